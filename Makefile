@@ -1,0 +1,32 @@
+# The commands a newcomer and CI use. `make run` starts Footfall; `make test` runs every test.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format bench setup
+
+$(BIN)/footfall: pyproject.toml scripts/setup.sh
+	scripts/setup.sh
+	@touch $@
+
+setup: $(BIN)/footfall
+
+## Start the embedded server with a ready demo site (prints URL, website id, token, snippet).
+run: setup
+	$(BIN)/footfall serve --demo
+
+## Run the whole test suite (installs Chromium from Debian first if it is missing).
+test: setup
+	@test -x /usr/bin/chromium || scripts/install-chromium.sh
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	$(BIN)/python -m bench

@@ -1,0 +1,108 @@
+"""`POST /api/event` (the tracker's, public) and `POST /api/v1/events` (server-side, Bearer).
+
+Both validate everything first (a 4xx changes nothing), run the pipeline, and answer only
+after the writer committed the accepted events. Drops answer 202 too, with the reasons in
+`X-Footfall-Dropped`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from footfall.api.body import read_limited
+from footfall.api.responses import error_response, json_response, preflight
+from footfall.auth.api_auth import WEBSITE_NOT_FOUND, authorize_token
+from footfall.errors import ApiError, NotFound
+from footfall.ingestion.client_ip import client_ip
+from footfall.ingestion.drops import DropReason
+from footfall.ingestion.hits import server_hits, tracker_hit
+from footfall.ingestion.payload import ServerBatch, TrackerHit, parse
+from footfall.services import Services
+from footfall.storage.events import Event
+
+DROPPED_HEADER = "X-Footfall-Dropped"
+_PUBLIC_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": DROPPED_HEADER,
+    "Cache-Control": "no-store",
+}
+
+
+def _purpose(request: Request) -> str | None:
+    headers = request.headers
+    return headers.get("sec-purpose") or headers.get("purpose") or headers.get("x-purpose")
+
+
+async def track(request: Request) -> Response:
+    """POST /api/event — public, CORS-open; body `{"websiteId","name","url",…}` as JSON.
+
+    202 accepted or dropped (reason in `X-Footfall-Dropped`); 400 malformed or invalid body;
+    404 unknown website; 413 body too large; 503 overloaded (with Retry-After).
+    """
+    services: Services = request.app.state.services
+    settings = services.settings
+    try:
+        payload = parse(TrackerHit, await read_limited(request, settings.max_body_bytes))
+        auth = services.meta.site_auth(payload.websiteId)
+        if auth is None:
+            raise NotFound(WEBSITE_NOT_FOUND)
+        ip = client_ip(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            settings.trusted_proxies,
+        )
+        hit = tracker_hit(
+            payload,
+            auth.site,
+            services.clock.now(),
+            ip=ip,
+            user_agent=request.headers.get("user-agent", ""),
+            purpose=_purpose(request),
+        )
+        result = services.pipeline.process(hit)
+        if isinstance(result, DropReason):
+            headers = {**_PUBLIC_HEADERS, DROPPED_HEADER: result.value}
+            return json_response({"status": "dropped", "reason": result.value}, 202, headers)
+        await services.writer.submit([result])
+    except ApiError as error:
+        return error_response(error, _PUBLIC_HEADERS)
+    return json_response({"status": "accepted"}, 202, _PUBLIC_HEADERS)
+
+
+async def track_preflight(_request: Request) -> Response:
+    """OPTIONS /api/event — CORS preflight for trackers that send `application/json`."""
+    return preflight("POST, OPTIONS", "Content-Type")
+
+
+async def import_events(request: Request) -> Response:
+    """POST /api/v1/events — Bearer vt_ token; the events belong to the token's website.
+
+    Body `{"events": [{"name","url","referrer","props","timestamp","visitorId","ip",
+    "userAgent","screenWidth"}, …]}`. All-or-nothing: one invalid event rejects the batch (400,
+    naming `events[i].field`), nothing is stored. 202 `{"accepted": n, "dropped": {reason: n}}`
+    after the accepted events are committed; 401 auth; 413 too large; 503 overloaded.
+    """
+    services: Services = request.app.state.services
+    settings = services.settings
+    try:
+        auth, token_id = authorize_token(services.meta, request.headers.get("authorization"))
+        batch = parse(ServerBatch, await read_limited(request, settings.max_batch_body_bytes))
+        now = services.clock.now()
+        hits = server_hits(batch, auth.site, now, settings.max_batch_events)
+        services.meta.note_token_used(token_id, now)
+        accepted: list[Event] = []
+        dropped: Counter[str] = Counter()
+        for hit in hits:
+            result = services.pipeline.process(hit)
+            if isinstance(result, DropReason):
+                dropped[result.value] += 1
+            else:
+                accepted.append(result)
+        await services.writer.submit(accepted)
+    except ApiError as error:
+        return error_response(error)
+    headers = {DROPPED_HEADER: ",".join(sorted(dropped))} if dropped else None
+    return json_response({"accepted": len(accepted), "dropped": dict(dropped)}, 202, headers)

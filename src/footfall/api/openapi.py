@@ -1,0 +1,290 @@
+"""The OpenAPI 3.1 document of every public endpoint, and a self-contained HTML rendering.
+
+Written out rather than generated from handler signatures: the hot endpoints are plain
+Starlette routes (see docs/architecture.md), and the Realtime API's errors are a contract
+worth spelling out. Request schemas come from the pydantic models that validate them, so the
+document cannot drift from what the server accepts.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from functools import cache
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from footfall import __version__
+from footfall.api.responses import json_response
+from footfall.auth import api_auth
+from footfall.ingestion.payload import ServerBatch, TrackerHit
+
+
+def _error(description: str, *messages: str) -> dict[str, Any]:
+    examples = {f"e{i}": {"value": {"error": m}, "summary": m} for i, m in enumerate(messages)}
+    content: dict[str, Any] = {"schema": {"$ref": "#/components/schemas/Error"}}
+    if examples:
+        content["examples"] = examples
+    return {"description": description, "content": {"application/json": content}}
+
+
+def _json(schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        body["example"] = example
+    return {"application/json": body}
+
+
+@cache
+def document() -> dict[str, Any]:
+    """The OpenAPI document (built once)."""
+    realtime_ok = {
+        "currentVisitors": 5,
+        "websiteId": "3f1c2b9e-6a55-4f0c-9c3e-0d9f1f2a7b10",
+        "timestamp": "2025-07-30T17:09:37.000Z",
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Footfall API",
+            "version": __version__,
+            "description": "Privacy-friendly web analytics. Errors are always "
+            '`{"error": "<message>"}`.',
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A website's API token: `vt_` + 30 base62 + 6 checksum.",
+                }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "string"}},
+                },
+                "Realtime": {
+                    "type": "object",
+                    "required": ["currentVisitors", "websiteId", "timestamp"],
+                    "properties": {
+                        "currentVisitors": {"type": "integer", "minimum": 0},
+                        "websiteId": {"type": "string"},
+                        "timestamp": {
+                            "type": "string",
+                            "description": "UTC, milliseconds: YYYY-MM-DDTHH:MM:SS.mmmZ",
+                            "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
+                        },
+                    },
+                },
+                "TrackerHit": TrackerHit.model_json_schema(),
+                "ServerBatch": ServerBatch.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                ),
+                **ServerBatch.model_json_schema(ref_template="#/components/schemas/{model}").get(
+                    "$defs", {}
+                ),
+            },
+        },
+        "paths": {
+            "/api/v1/realtime": {
+                "get": {
+                    "summary": "Current visitors",
+                    "description": "Unique visitors with a pageview in the last 3 minutes. "
+                    "Checks run in the order of the error list; the first failure answers.",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        {
+                            "name": "websiteId",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The count (`Cache-Control: no-store`).",
+                            "content": _json(
+                                {"$ref": "#/components/schemas/Realtime"}, realtime_ok
+                            ),
+                        },
+                        "400": _error("websiteId missing", api_auth.WEBSITE_ID_REQUIRED),
+                        "401": _error(
+                            "Authentication failed (`WWW-Authenticate: Bearer`)",
+                            api_auth.MISSING_HEADER,
+                            api_auth.INVALID_FORMAT,
+                            api_auth.NO_TOKEN_CONFIGURED,
+                            api_auth.INVALID_TOKEN,
+                        ),
+                        "404": _error("Unknown website", api_auth.WEBSITE_NOT_FOUND),
+                        "500": _error("Unexpected failure", "Internal server error"),
+                    },
+                },
+                "options": {
+                    "summary": "CORS preflight",
+                    "responses": {"204": {"description": "Any origin may send Authorization."}},
+                },
+            },
+            "/api/event": {
+                "post": {
+                    "summary": "Track an event (the tracker's endpoint)",
+                    "description": "Public and CORS-open; any Content-Type (the tracker sends "
+                    "text/plain to avoid a preflight). Drops answer 202 with the reason in "
+                    "`X-Footfall-Dropped` (bot, hostname_mismatch, prefetch).",
+                    "requestBody": {
+                        "required": True,
+                        "content": _json(
+                            {"$ref": "#/components/schemas/TrackerHit"},
+                            {
+                                "websiteId": "3f1c2b9e-6a55-4f0c-9c3e-0d9f1f2a7b10",
+                                "name": "pageview",
+                                "url": "https://example.com/pricing?utm_source=newsletter",
+                                "referrer": "https://www.google.com/",
+                                "screenWidth": 1440,
+                            },
+                        ),
+                    },
+                    "responses": {
+                        "202": {
+                            "description": "Stored (committed) or dropped.",
+                            "content": _json(
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "status": {"enum": ["accepted", "dropped"]},
+                                        "reason": {"type": "string"},
+                                    },
+                                },
+                                {"status": "accepted"},
+                            ),
+                        },
+                        "400": _error("Invalid body", "Malformed JSON body", "url: is required"),
+                        "404": _error("Unknown website", api_auth.WEBSITE_NOT_FOUND),
+                        "413": _error("Body too large"),
+                        "503": _error("Overloaded or shutting down (`Retry-After`)"),
+                    },
+                }
+            },
+            "/api/v1/events": {
+                "post": {
+                    "summary": "Send events from a server (batch, backfill)",
+                    "description": "All-or-nothing. Each event needs `visitorId`, or `ip` and "
+                    "`userAgent`. `timestamp` (ISO 8601 with offset) may be in the past, at "
+                    "most 5 minutes ahead.",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": _json(
+                            {"$ref": "#/components/schemas/ServerBatch"},
+                            {
+                                "events": [
+                                    {
+                                        "name": "signup",
+                                        "url": "https://example.com/welcome",
+                                        "visitorId": "user-1234",
+                                        "timestamp": "2026-11-26T09:00:00Z",
+                                        "props": {"plan": "pro"},
+                                    }
+                                ]
+                            },
+                        ),
+                    },
+                    "responses": {
+                        "202": {
+                            "description": "Committed; counts of accepted and dropped events.",
+                            "content": _json({"type": "object"}, {"accepted": 1, "dropped": {}}),
+                        },
+                        "400": _error(
+                            "Invalid body", "events[0].timestamp: more than 5 minutes in the future"
+                        ),
+                        "401": _error(
+                            "Authentication failed",
+                            api_auth.MISSING_HEADER,
+                            api_auth.INVALID_FORMAT,
+                            api_auth.INVALID_TOKEN,
+                        ),
+                        "413": _error("Body too large"),
+                        "503": _error("Overloaded or shutting down (`Retry-After`)"),
+                    },
+                }
+            },
+            "/script.js": {
+                "get": {
+                    "summary": "The tracker script",
+                    "responses": {"200": {"description": "JavaScript, cacheable, with ETag."}},
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Health of every backend",
+                    "responses": {
+                        "200": {"description": "All backends answer."},
+                        "503": {"description": "A backend is down (named in `backends`)."},
+                    },
+                }
+            },
+        },
+    }
+
+
+async def openapi_json(_request: Request) -> Response:
+    """GET /openapi.json — this document."""
+    return json_response(document())
+
+
+def _render() -> str:
+    spec = document()
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>{html.escape(spec['info']['title'])}</title>",
+        "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:56rem;margin:2rem auto;"
+        "padding:0 1rem}code,pre{background:#f4f4f4;padding:.1rem .3rem}"
+        "pre{padding:.6rem;overflow:auto}h2{border-top:1px solid #ddd;padding-top:1rem}</style>",
+        "</head><body>",
+        f"<h1>{html.escape(spec['info']['title'])} {html.escape(spec['info']['version'])}</h1>",
+        f"<p>{html.escape(spec['info']['description'])} ",
+        "Machine-readable: <a href='/openapi.json'>/openapi.json</a>.</p>",
+    ]
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            parts.append(f"<h2><code>{method.upper()} {html.escape(path)}</code></h2>")
+            parts.append(f"<p><strong>{html.escape(op['summary'])}</strong></p>")
+            if "description" in op:
+                parts.append(f"<p>{html.escape(op['description'])}</p>")
+            if op.get("security"):
+                parts.append("<p>Auth: <code>Authorization: Bearer vt_…</code></p>")
+            for param in op.get("parameters", []):
+                parts.append(f"<p>Query <code>{html.escape(param['name'])}</code> (required)</p>")
+            example = (
+                op.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("example")
+            )
+            if example is not None:
+                parts.append("<p>Example body:</p><pre>")
+                parts.append(html.escape(json.dumps(example, indent=2)) + "</pre>")
+            parts.append("<ul>")
+            for status, response in op["responses"].items():
+                messages = [
+                    ex["value"]["error"]
+                    for ex in response.get("content", {})
+                    .get("application/json", {})
+                    .get("examples", {})
+                    .values()
+                ]
+                detail = "".join(f"<br><code>{html.escape(m)}</code>" for m in messages)
+                description = html.escape(response["description"])
+                parts.append(f"<li><strong>{status}</strong> {description}{detail}</li>")
+            parts.append("</ul>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+async def docs_page(_request: Request) -> Response:
+    """GET /docs — the API reference rendered from the OpenAPI document (no external assets)."""
+    return HTMLResponse(_render())

@@ -1,0 +1,43 @@
+"""`GET /api/v1/realtime`: the live visitor count, exactly as `docs/api/realtime.md` specifies."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from footfall.api.responses import NO_STORE, error_response, json_response, preflight
+from footfall.auth.api_auth import authorize_site
+from footfall.clock import iso_millis
+from footfall.errors import ApiError
+from footfall.services import Services
+
+_HEADERS = {"Cache-Control": NO_STORE, "Access-Control-Allow-Origin": "*"}
+
+
+async def realtime(request: Request) -> Response:
+    """GET /api/v1/realtime?websiteId=ID — Bearer vt_ token of that website.
+
+    200 `{"currentVisitors", "websiteId", "timestamp"}`; 400 websiteId missing; 401 header
+    missing, malformed token, no token configured, wrong token; 404 unknown website;
+    500 internal error. Not cacheable; CORS-open.
+    """
+    services: Services = request.app.state.services
+    website_id = request.query_params.get("websiteId")
+    try:
+        auth, token_id = authorize_site(
+            services.meta, request.headers.get("authorization"), website_id
+        )
+    except ApiError as error:
+        return error_response(error, _HEADERS)
+    count = await services.presence.count(auth.site.id)
+    now = services.clock.now()
+    services.meta.note_token_used(token_id, now)
+    return json_response(
+        {"currentVisitors": count, "websiteId": website_id, "timestamp": iso_millis(now)},
+        headers=_HEADERS,
+    )
+
+
+async def realtime_preflight(_request: Request) -> Response:
+    """OPTIONS /api/v1/realtime — CORS preflight: any origin may send `Authorization`."""
+    return preflight("GET, OPTIONS", "Authorization")

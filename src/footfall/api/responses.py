@@ -1,0 +1,54 @@
+"""Response helpers: JSON bodies (orjson), the one error shape, CORS headers.
+
+Every error body is `{"error": "<message>"}`. `error_response` is the single place an
+`ApiError` becomes HTTP; 401s carry `WWW-Authenticate: Bearer` (RFC 6750), 503s `Retry-After`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from footfall.errors import ApiError, ServiceUnavailable, Unauthorized
+
+INTERNAL_ERROR = "Internal server error"
+NO_STORE = "no-store"
+
+CORS_ANY = {"Access-Control-Allow-Origin": "*"}
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
+    )
+
+
+def error_response(error: ApiError, headers: Mapping[str, str] | None = None) -> Response:
+    merged = dict(headers or {})
+    if isinstance(error, Unauthorized):
+        merged["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, ServiceUnavailable):
+        merged["Retry-After"] = str(error.retry_after)
+    return json_response({"error": error.message}, error.status, merged)
+
+
+def internal_error(headers: Mapping[str, str] | None = None) -> Response:
+    return json_response({"error": INTERNAL_ERROR}, 500, headers)
+
+
+def preflight(methods: str, headers: str) -> Response:
+    """Answer a CORS preflight (`OPTIONS`) from any origin."""
+    return Response(
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Allow-Methods": methods,
+            "Access-Control-Allow-Headers": headers,
+            "Access-Control-Max-Age": "86400",
+        },
+    )

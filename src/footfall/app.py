@@ -1,0 +1,67 @@
+"""`create_app(settings)`: the ASGI application. Nothing is created at import time.
+
+The two hot endpoints (ingestion and the realtime count) are plain Starlette routes: measured
+on this machine kind, FastAPI's per-request machinery halves their throughput. The API surface
+is still documented in OpenAPI (`/openapi.json`, `/docs`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from footfall.api import assets, health, ingest, openapi, realtime
+from footfall.api.middleware import RequestContextMiddleware
+from footfall.api.responses import json_response
+from footfall.clock import Clock, SystemClock
+from footfall.config import Settings
+from footfall.services import Services
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, exc.detail)
+    return json_response({"error": message}, exc.status_code, exc.headers)
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+    """Build the app; its lifespan opens the stores, rebuilds live state and drains on exit."""
+    clock = clock or SystemClock()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = Services.open(settings, clock)
+        app.state.services = services
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    routes = [
+        Route("/api/v1/realtime", realtime.realtime, methods=["GET"]),
+        Route("/api/v1/realtime", realtime.realtime_preflight, methods=["OPTIONS"]),
+        Route("/api/event", ingest.track, methods=["POST"]),
+        Route("/api/event", ingest.track_preflight, methods=["OPTIONS"]),
+        Route("/api/v1/events", ingest.import_events, methods=["POST"]),
+        Route("/script.js", assets.script_js, methods=["GET"]),
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
+        Route("/docs", openapi.docs_page, methods=["GET"]),
+    ]
+    if settings.demo_site_id:
+        routes.append(Route("/demo", assets.demo_page, methods=["GET"]))
+        routes.append(Route("/demo/{rest:path}", assets.demo_page, methods=["GET"]))
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestContextMiddleware, access_log=settings.access_log)],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,1 @@
+"""API tokens (and, later, dashboard users and sessions)."""

@@ -1,0 +1,1 @@
+"""The `footfall` command line."""

@@ -1,0 +1,100 @@
+"""Settings: the one place every tunable lives.
+
+`Settings` is built once (by the CLI, or by a test) and passed to `create_app`; nothing reads the
+environment elsewhere. Every field has a default and help text, and `docs/settings.md` lists them
+all (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Settings(BaseSettings):
+    """Footfall's configuration, read from `FOOTFALL_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("footfall-data"),
+        description="Folder of the embedded tier: metadata (SQLite) and events (DuckDB).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `footfall serve` listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `footfall serve` listens on.")
+    public_url: str | None = Field(
+        default=None,
+        description="URL visitors reach this server at (for the printed snippet); "
+        "defaults to http://HOST:PORT.",
+    )
+    trusted_proxies: Annotated[list[IPNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For "
+        "is believed. Empty: the socket peer is the client.",
+    )
+    realtime_window_seconds: int = Field(
+        default=180, ge=1, description="The Realtime API window (the spec fixes it at 180)."
+    )
+    visit_timeout_seconds: int = Field(
+        default=1800, ge=60, description="A visit ends after this long without events."
+    )
+    writer_max_batch: int = Field(
+        default=1000, ge=1, description="Most events the writer commits in one transaction."
+    )
+    writer_max_delay_ms: float = Field(
+        default=0.0,
+        ge=0,
+        description="Extra wait for more events before a commit. 0: commit as soon as the "
+        "previous commit finished (batches still form under load).",
+    )
+    writer_queue_size: int = Field(
+        default=50_000,
+        ge=1,
+        description="Events waiting for a commit before ingestion answers 503 (backpressure).",
+    )
+    max_body_bytes: int = Field(
+        default=16_384, ge=1024, description="Largest accepted body of POST /api/event."
+    )
+    max_batch_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest accepted body of POST /api/v1/events."
+    )
+    max_batch_events: int = Field(
+        default=1000, ge=1, description="Most events in one POST /api/v1/events request."
+    )
+    access_log: bool = Field(default=True, description="Log one structured line per request.")
+    log_level: str = Field(default="INFO", description="Log level of the footfall loggers.")
+    demo_site_id: str | None = Field(
+        default=None,
+        description="Serve /demo, a test page carrying the tracker for this website id "
+        "(set by `footfall serve --demo`).",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def meta_path(self) -> Path:
+        """The SQLite file holding sites, tokens and salts."""
+        return self.data_dir / "meta.sqlite3"
+
+    @property
+    def events_path(self) -> Path:
+        """The DuckDB file holding events."""
+        return self.data_dir / "events.duckdb"
+
+    def base_url(self) -> str:
+        """The URL the server is reached at, for snippets and printed hints."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,63 @@
+"""Footfall's exceptions, one hierarchy.
+
+    FootfallError
+    ├── ApiError                 reaches HTTP: carries a status and a user-facing message
+    │   ├── BadRequest           400: malformed or invalid input (names the field)
+    │   ├── Unauthorized         401: answered with `WWW-Authenticate: Bearer`
+    │   ├── NotFound             404
+    │   ├── PayloadTooLarge      413
+    │   ├── UnsupportedMedia     415
+    │   └── ServiceUnavailable   503: carries `Retry-After`
+    └── NotFoundError            a CLI/domain lookup that found nothing (site, token)
+
+`api.responses.error_response` is the one place an `ApiError` becomes `{"error": "..."}`;
+anything else that escapes a handler is logged and answered with the spec's generic 500.
+"""
+
+from __future__ import annotations
+
+
+class FootfallError(Exception):
+    """Base of every error Footfall raises on purpose."""
+
+
+class ApiError(FootfallError):
+    """An error whose message is safe to show to the API caller."""
+
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class UnsupportedMedia(ApiError):
+    status = 415
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotFoundError(FootfallError):
+    """A site or token named by a CLI command or domain call does not exist."""

@@ -1,0 +1,1 @@
+"""Ingestion: validate hits, run the pipeline of named steps, hand events to the writer."""

@@ -1,0 +1,34 @@
+"""Why an event was dropped: a fixed enum, each reason counted.
+
+A dropped event is answered 202 like an accepted one (a bot must not learn how to get in),
+with the reason in the `X-Footfall-Dropped` response header for the site owner debugging
+their set-up.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+
+
+class DropReason(enum.StrEnum):
+    BOT = "bot"
+    """The user agent is a known bot, crawler, spider or headless browser, or is empty."""
+    HOSTNAME_MISMATCH = "hostname_mismatch"
+    """The event's URL is on a host that is not the site's domain or a subdomain of it."""
+    PREFETCH = "prefetch"
+    """The browser only prefetched or prerendered the page (`Sec-Purpose`/`Purpose` header)."""
+
+
+class DropCounter:
+    """Counts of dropped events per reason since the process started."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[DropReason] = Counter()
+
+    def add(self, reason: DropReason, n: int = 1) -> None:
+        self._counts[reason] += n
+
+    def snapshot(self) -> dict[str, int]:
+        """Every reason with its count (zero included), for `/healthz` and logs."""
+        return {reason.value: self._counts[reason] for reason in DropReason}

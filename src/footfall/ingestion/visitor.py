@@ -1,0 +1,67 @@
+"""Cookieless visitor identity: a keyed hash of (daily salt, website, IP, user agent).
+
+Salts rotate at UTC midnight. Today's and yesterday's salts are kept so that a visitor active
+across midnight is not split in two: ingestion also computes the id under yesterday's salt and
+keeps using it while that visitor's visit is still running. Older salts are deleted, after
+which nobody (not even the operator) can link an old visitor id to an IP address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class SaltSource(Protocol):
+    def salts_for(self, today: str, yesterday: str) -> tuple[bytes, bytes | None]: ...
+
+
+def _to_int64(digest: bytes) -> int:
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def visitor_hash(salt: bytes, site_id: str, ip: str, user_agent: str) -> int:
+    """A 64-bit visitor id; changes with the salt, so it cannot follow anyone past two days."""
+    h = hashlib.blake2b(key=salt, digest_size=8)
+    h.update(site_id.encode())
+    h.update(b"\x00")
+    h.update(ip.encode())
+    h.update(b"\x00")
+    h.update(user_agent.encode("utf-8", "replace"))
+    return _to_int64(h.digest())
+
+
+def explicit_visitor_id(site_id: str, visitor_id: str) -> int:
+    """The id for a visitor named by a server-side caller (`visitorId`): stable, per site."""
+    h = hashlib.blake2b(digest_size=8, person=b"footfall-vid")
+    h.update(site_id.encode())
+    h.update(b"\x00")
+    h.update(visitor_id.encode())
+    return _to_int64(h.digest())
+
+
+@dataclass(frozen=True, slots=True)
+class DaySalts:
+    day: str
+    current: bytes
+    previous: bytes | None
+
+
+class SaltRing:
+    """Today's and yesterday's salts, fetched once per UTC day from the shared `SaltSource`."""
+
+    def __init__(self, source: SaltSource) -> None:
+        self._source = source
+        self._cached: DaySalts | None = None
+
+    def for_time(self, ts: float) -> DaySalts:
+        day = datetime.fromtimestamp(ts, UTC).date()
+        key = day.isoformat()
+        cached = self._cached
+        if cached is not None and cached.day == key:
+            return cached
+        current, previous = self._source.salts_for(key, (day - timedelta(days=1)).isoformat())
+        self._cached = DaySalts(day=key, current=current, previous=previous)
+        return self._cached

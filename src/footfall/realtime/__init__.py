@@ -1,0 +1,1 @@
+"""Live presence: who had a pageview in the last few minutes, per site."""

@@ -1,0 +1,37 @@
+"""The `Presence` interface: the realtime count's only data source.
+
+The Realtime API never scans the event store; it asks a `Presence` for the number of distinct
+visitors whose latest pageview falls inside the window `(now - window, now]`. Presence is fed
+only with pageviews that were committed to the event store, and rebuilt from the event store
+when a process starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+# (site id, visitor id, pageview timestamp in Unix seconds)
+Touch = tuple[str, int, float]
+
+
+class Presence(Protocol):
+    window: float
+
+    async def touch_many(self, touches: Sequence[Touch]) -> None:
+        """Record pageviews. Timestamps may arrive out of order (backfill)."""
+        ...
+
+    async def count(self, site_id: str) -> int:
+        """Distinct visitors of the site with a pageview in the window ending now."""
+        ...
+
+    async def rebuild(self, touches: Iterable[Touch]) -> None:
+        """Replace all state with these pageviews (at start-up, from the event store)."""
+        ...
+
+    async def sweep(self) -> None:
+        """Drop expired state of every site (housekeeping)."""
+        ...
+
+    async def close(self) -> None: ...

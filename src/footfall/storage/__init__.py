@@ -1,0 +1,1 @@
+"""Storage: `MetaStore` (sites, tokens, salts) and `EventStore` (events), one module a backend."""

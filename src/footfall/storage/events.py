@@ -1,0 +1,114 @@
+"""The event record and the `EventStore` interface every event backend implements.
+
+An `Event` is what ingestion produced: enriched, with a visitor id and visit id, and holding no
+raw IP address or full user-agent string. Stores append events in batches (one transaction per
+batch: the group-commit writer acknowledges requests only after that commit) and answer the
+queries presence and visits need to rebuild after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+PAGEVIEW = "pageview"
+
+# The column order of the events table; `Event.row()` yields values in this order.
+COLUMNS: tuple[str, ...] = (
+    "ts",
+    "site_id",
+    "visitor_id",
+    "visit_id",
+    "name",
+    "hostname",
+    "pathname",
+    "referrer",
+    "referrer_source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "country",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device_type",
+    "screen_size",
+    "props",
+)
+
+
+@dataclass(slots=True)
+class Event:
+    """One stored event. `ts` is Unix seconds (UTC); `props` holds scalar custom properties."""
+
+    ts: float
+    site_id: str
+    visitor_id: int
+    name: str
+    hostname: str
+    pathname: str
+    visit_id: int = 0
+    referrer: str | None = None
+    referrer_source: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    country: str | None = None
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device_type: str | None = None
+    screen_size: str | None = None
+    props: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_pageview(self) -> bool:
+        return self.name == PAGEVIEW
+
+
+@dataclass(frozen=True, slots=True)
+class RecentVisit:
+    """The latest visit of a visitor, as the store remembers it (for rebuilding state)."""
+
+    site_id: str
+    visitor_id: int
+    visit_id: int
+    last_ts: float
+    last_pageview_ts: float | None
+
+
+class EventStore(Protocol):
+    """Append-only event storage. Methods are blocking; the writer calls them off the loop."""
+
+    def append(self, events: Sequence[Event]) -> None:
+        """Store all `events` in one transaction; return only once it is committed."""
+        ...
+
+    def recent_visits(self, since: float) -> Iterator[RecentVisit]:
+        """Each visitor's latest visit among events at or after `since`, per site."""
+        ...
+
+    def count(self, site_id: str | None = None) -> int:
+        """Number of stored events (of one site, or all)."""
+        ...
+
+    def events(self, site_id: str, limit: int = 1000) -> list[Event]:
+        """The site's events, oldest first (for export and tests)."""
+        ...
+
+    def purge_sites(self, site_ids: Sequence[str]) -> int:
+        """Delete every event of these sites; returns how many were deleted."""
+        ...
+
+    def ping(self) -> None:
+        """Raise if the store cannot answer a trivial query."""
+        ...
+
+    def close(self) -> None: ...
