@@ -30,7 +30,9 @@ def free_port() -> int:
         return port
 
 
-def footfall_cli(*args: str, data_dir: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def footfall_cli(
+    *args: str, data_dir: Path, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run `footfall ARGS` as a separate process, as a user would."""
     env = {**os.environ, "FOOTFALL_DATA_DIR": str(data_dir)}
     return subprocess.run(

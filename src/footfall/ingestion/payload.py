@@ -7,15 +7,14 @@ field and never echo the offending value.
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
-    StrictBool,
-    StrictFloat,
     StrictInt,
     StrictStr,
     StringConstraints,
@@ -38,14 +37,26 @@ EventName = Annotated[
 ]
 Url = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_URL_LENGTH)]
 OptionalUrl = Annotated[StrictStr, StringConstraints(max_length=MAX_URL_LENGTH)] | None
-PropKey = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_PROP_KEY_LENGTH)]
-PropValue = (
-    Annotated[StrictStr, StringConstraints(max_length=MAX_PROP_VALUE_LENGTH)]
-    | StrictBool
-    | StrictInt
-    | StrictFloat
-)
-Props = Annotated[dict[PropKey, PropValue], Field(max_length=MAX_PROPS)] | None
+
+
+def _check_props(props: dict[str, Any]) -> dict[str, Any]:
+    """Custom properties: a flat object of at most 30 scalar values, with bounded sizes."""
+    if len(props) > MAX_PROPS:
+        raise ValueError(f"at most {MAX_PROPS} properties")
+    for key, value in props.items():
+        if not 1 <= len(key) <= MAX_PROP_KEY_LENGTH:
+            raise ValueError(f"property names must be 1 to {MAX_PROP_KEY_LENGTH} characters")
+        if isinstance(value, str):
+            if len(value) > MAX_PROP_VALUE_LENGTH:
+                raise ValueError(
+                    f"{key}: string values must be at most {MAX_PROP_VALUE_LENGTH} characters"
+                )
+        elif not isinstance(value, bool | int | float) or value is None:
+            raise ValueError(f"{key}: values must be strings, numbers or booleans")
+    return props
+
+
+Props = Annotated[dict[str, Any], AfterValidator(_check_props)] | None
 ScreenWidth = Annotated[StrictInt, Field(ge=0, le=100_000)] | None
 
 
@@ -93,12 +104,18 @@ def _describe(error: ValidationError) -> str:
     first = error.errors(include_input=False, include_url=False)[0]
     if first["type"] == "json_invalid":
         return "Malformed JSON body"
+    if first["type"] == "dict_type" or first["type"] == "model_type":
+        first = {**first, "msg": "must be a JSON object"}
     loc = [str(part) for part in first["loc"]]
     if not loc:
         return "Body must be a JSON object"
     path = loc[0] + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in loc[1:])
     message = first["msg"]
-    if first["type"] == "missing":
+    if first["type"] == "value_error":
+        message = str(first["ctx"]["error"]) if "ctx" in first else message
+    elif first["type"].startswith("datetime") or first["type"] == "timezone_aware":
+        message = "must be an ISO 8601 date-time with a time zone, e.g. 2026-11-26T09:00:00Z"
+    elif first["type"] == "missing":
         message = "is required"
     elif first["type"] == "extra_forbidden":
         message = "is not allowed"

@@ -5,15 +5,23 @@
 the timeout. It is rebuilt from the event store on start so a restart does not split visits.
 It also carries visitors across the daily salt rotation: if today's id has no running visit
 but yesterday's has, the visitor keeps yesterday's id until that visit ends.
+
+Backfilled events older than the timeout cannot be in the live structure (it forgets them at
+once), so they are joined into visits through a bounded LRU memo instead: an import sent in
+time order, across any number of requests, gets the same visits as live traffic would.
 """
 
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from collections.abc import Iterable
 
 from footfall.expiring import ExpiringLatest
 from footfall.storage.events import RecentVisit
+
+
+BACKFILL_MEMO_SIZE = 100_000
 
 
 def new_visit_id() -> int:
@@ -27,12 +35,16 @@ class MemoryVisits:
     def __init__(self, timeout: float = 1800.0) -> None:
         self.timeout = timeout
         self._latest: ExpiringLatest[tuple[str, int], int] = ExpiringLatest()
+        self._backfill: OrderedDict[tuple[str, int], tuple[float, int]] = OrderedDict()
 
     def assign(
         self, site_id: str, visitor_id: int, previous_visitor_id: int | None, ts: float, now: float
     ) -> tuple[int, int]:
         """The (visitor id, visit id) an event at `ts` belongs to; records the event."""
-        self._latest.expire(now - self.timeout)
+        cutoff = now - self.timeout
+        if ts <= cutoff:
+            return visitor_id, self._assign_backfill((site_id, visitor_id), ts)
+        self._latest.expire(cutoff)
         key = (site_id, visitor_id)
         entry = self._latest.get(key)
         if entry is None and previous_visitor_id is not None:
@@ -49,6 +61,17 @@ class MemoryVisits:
             visit_id = new_visit_id()
         self._latest.touch(key, ts, visit_id)
         return visitor_id, visit_id
+
+    def _assign_backfill(self, key: tuple[str, int], ts: float) -> int:
+        memo = self._backfill.pop(key, None)
+        if memo is not None and abs(ts - memo[0]) <= self.timeout:
+            visit_id = memo[1]
+        else:
+            visit_id = new_visit_id()
+        self._backfill[key] = (ts, visit_id)
+        if len(self._backfill) > BACKFILL_MEMO_SIZE:
+            self._backfill.popitem(last=False)
+        return visit_id
 
     def rebuild(self, recent: Iterable[RecentVisit]) -> None:
         """Replace state with the visits the event store remembers."""
