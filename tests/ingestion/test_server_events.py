@@ -11,6 +11,10 @@ from footfall.auth import tokens
 from footfall.ingestion.visitor import explicit_visitor_id
 from tests.conftest import CHROME_UA, Running
 
+BAD_TIMESTAMP = (
+    "events[1].timestamp: must be an ISO 8601 date-time with a time zone, e.g. 2026-11-26T09:00:00Z"
+)
+
 
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
@@ -115,11 +119,11 @@ async def test_events_go_to_the_tokens_site(running: Running) -> None:
         ),
         (
             {"url": "https://example.com/", "visitorId": "v", "timestamp": "yesterday"},
-            "events[1].timestamp: must be an ISO 8601 date-time with a time zone, e.g. 2026-11-26T09:00:00Z",
+            BAD_TIMESTAMP,
         ),
         (
             {"url": "https://example.com/", "visitorId": "v", "timestamp": "2026-09-21T10:00:00"},
-            "events[1].timestamp: must be an ISO 8601 date-time with a time zone, e.g. 2026-11-26T09:00:00Z",
+            BAD_TIMESTAMP,
         ),
         (
             {"url": "https://example.com/", "visitorId": "v", "timestamp": "2026-09-21T14:19:00Z"},

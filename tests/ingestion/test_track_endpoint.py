@@ -37,8 +37,8 @@ async def test_accepted_event_is_in_the_store_when_the_response_arrives(running:
             props={"plan": "pro", "seats": 3, "trial": True},
         ),
         **{
-            "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-            "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+            "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) "
+            "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
         },
     )
     assert response.status_code == 202
