@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from footfall.expiring import ExpiringLatest
 from footfall.storage.events import RecentVisit
 
-
 BACKFILL_MEMO_SIZE = 100_000
 
 
