@@ -38,9 +38,6 @@ class Settings(BaseSettings):
         description="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For "
         "is believed. Empty: the socket peer is the client.",
     )
-    realtime_window_seconds: int = Field(
-        default=180, ge=1, description="The Realtime API window (the spec fixes it at 180)."
-    )
     visit_timeout_seconds: int = Field(
         default=1800, ge=60, description="A visit ends after this long without events."
     )

@@ -50,7 +50,7 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         meta = SqlMetaStore.open_sqlite(settings.meta_path)
         events = DuckDBEventStore(settings.events_path)
-        presence = MemoryPresence(clock, window=float(settings.realtime_window_seconds))
+        presence = MemoryPresence(clock)
         visits = MemoryVisits(timeout=float(settings.visit_timeout_seconds))
         drops = DropCounter()
         pipeline = Pipeline(SaltRing(meta), visits, drops)
@@ -77,9 +77,7 @@ class Services:
     async def rebuild_live_state(self) -> None:
         """Rebuild visits and presence from the event store (after a restart)."""
         now = self.clock.now()
-        since = now - max(
-            self.settings.visit_timeout_seconds, self.settings.realtime_window_seconds
-        )
+        since = now - max(self.settings.visit_timeout_seconds, self.presence.window)
         recent = list(self.events.recent_visits(since))
         self.visits.rebuild(recent)
         await self.presence.rebuild(

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+WINDOW_SECONDS = 180.0
+"""The Realtime API's window, fixed by its contract (docs/api/realtime.md)."""
+
 # (site id, visitor id, pageview timestamp in Unix seconds)
 Touch = tuple[str, int, float]
 

@@ -12,13 +12,13 @@ from collections.abc import Iterable, Sequence
 
 from footfall.clock import Clock
 from footfall.expiring import ExpiringLatest
-from footfall.realtime.base import Touch
+from footfall.realtime.base import WINDOW_SECONDS, Touch
 
 
 class MemoryPresence:
     """Exact per-site live visitor counts held in a dict of `ExpiringLatest`."""
 
-    def __init__(self, clock: Clock, window: float = 180.0) -> None:
+    def __init__(self, clock: Clock, window: float = WINDOW_SECONDS) -> None:
         self.window = window
         self._clock = clock
         self._sites: dict[str, ExpiringLatest[int, None]] = {}
