@@ -8,6 +8,7 @@ is still documented in OpenAPI (`/openapi.json`, `/docs`).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -22,7 +23,10 @@ from footfall.api.middleware import RequestContextMiddleware
 from footfall.api.responses import json_response
 from footfall.clock import Clock, SystemClock
 from footfall.config import Settings
+from footfall.errors import FootfallError
 from footfall.services import Services
+
+log = logging.getLogger(__name__)
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
@@ -37,7 +41,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = Services.open(settings, clock)
+        try:
+            services = Services.open(settings, clock)
+        except FootfallError as error:
+            log.error(str(error))  # a clear reason, no traceback; the server then exits
+            raise
         app.state.services = services
         await services.start()
         try:

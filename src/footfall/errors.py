@@ -8,7 +8,8 @@
     │   ├── PayloadTooLarge      413
     │   ├── UnsupportedMedia     415
     │   └── ServiceUnavailable   503: carries `Retry-After`
-    └── NotFoundError            a CLI/domain lookup that found nothing (site, token)
+    ├── NotFoundError            a CLI/domain lookup that found nothing (site, token)
+    └── StoreInUse               the embedded event store is locked by another process
 
 `api.responses.error_response` is the one place an `ApiError` becomes `{"error": "..."}`;
 anything else that escapes a handler is logged and answered with the spec's generic 500.
@@ -61,3 +62,7 @@ class ServiceUnavailable(ApiError):
 
 class NotFoundError(FootfallError):
     """A site or token named by a CLI command or domain call does not exist."""
+
+
+class StoreInUse(FootfallError):
+    """The embedded tier's event store is opened by another process."""

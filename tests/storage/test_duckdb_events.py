@@ -84,3 +84,15 @@ def test_purge_sites(tmp_path) -> None:
     assert store.count() == 1 and store.count("b") == 1
     assert store.purge_sites([]) == 0
     store.close()
+
+
+def test_reads_never_leave_a_result_open_that_blocks_appends(tmp_path) -> None:
+    """Regression: a half-fetched result (health check) made the next appender flush fail."""
+    store = DuckDBEventStore(tmp_path / "e.duckdb")
+    store.ping()
+    store.append([full_event()])
+    store.count()
+    list(store.recent_visits(0.0))
+    store.append([full_event()])
+    assert store.count() == 2
+    store.close()

@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from footfall.errors import StoreInUse
 from footfall.storage.events import COLUMNS, PAGEVIEW, Event, RecentVisit
 
 _EPOCH = datetime(1970, 1, 1)
@@ -93,21 +94,35 @@ class DuckDBEventStore:
     def __init__(self, path: Path | str) -> None:
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(str(path))
+        try:
+            self._con = duckdb.connect(str(path))
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            raise StoreInUse(
+                f"The events database {path} is in use by another process: is another "
+                "`footfall serve` running on this data folder? The embedded tier allows one "
+                "server per data folder; run several instances in cluster mode."
+            ) from None
         self._lock = threading.Lock()
         self._migrate()
 
+    def _run(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Execute and fetch every row. DuckDB refuses other work on a connection (such as an
+        appender flush) while a result is not fully fetched, so no result is left open."""
+        with self._lock:
+            rows: list[tuple[Any, ...]] = self._con.execute(sql, params).fetchall()
+        return rows
+
     def _migrate(self) -> None:
-        con = self._con
-        con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-        current = row[0] if row and row[0] is not None else 0
+        self._run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = self._run("SELECT max(version) FROM schema_version")[0][0] or 0
         for version, statement in enumerate(_MIGRATIONS, start=1):
             if version > current:
-                con.execute("BEGIN")
-                con.execute(statement)
-                con.execute("INSERT INTO schema_version VALUES (?)", [version])
-                con.execute("COMMIT")
+                self._run("BEGIN")
+                self._run(statement)
+                self._run("INSERT INTO schema_version VALUES (?)", [version])
+                self._run("COMMIT")
 
     def append(self, events: Sequence[Event]) -> None:
         if not events:
@@ -125,8 +140,7 @@ class DuckDBEventStore:
             FROM events WHERE ts >= ?
             GROUP BY site_id, visitor_id
         """
-        with self._lock:
-            rows = self._con.execute(query, [PAGEVIEW, _to_datetime(since)]).fetchall()
+        rows = self._run(query, [PAGEVIEW, _to_datetime(since)])
         for site_id, visitor_id, visit_id, last_ts, last_pv in rows:
             yield RecentVisit(
                 site_id=site_id,
@@ -137,23 +151,18 @@ class DuckDBEventStore:
             )
 
     def count(self, site_id: str | None = None) -> int:
-        with self._lock:
-            if site_id is None:
-                row = self._con.execute("SELECT count(*) FROM events").fetchone()
-            else:
-                row = self._con.execute(
-                    "SELECT count(*) FROM events WHERE site_id = ?", [site_id]
-                ).fetchone()
-        return int(row[0]) if row else 0
+        if site_id is None:
+            rows = self._run("SELECT count(*) FROM events")
+        else:
+            rows = self._run("SELECT count(*) FROM events WHERE site_id = ?", [site_id])
+        return int(rows[0][0])
 
     def events(self, site_id: str, limit: int = 1000) -> list[Event]:
         columns = ", ".join(COLUMNS)
-        with self._lock:
-            cursor = self._con.execute(
-                f"SELECT {columns} FROM events WHERE site_id = ? ORDER BY ts LIMIT ?",  # noqa: S608
-                [site_id, limit],
-            )
-            rows = cursor.fetchall()
+        rows = self._run(
+            f"SELECT {columns} FROM events WHERE site_id = ? ORDER BY ts LIMIT ?",  # noqa: S608
+            [site_id, limit],
+        )
         result = []
         for row in rows:
             values = dict(zip(COLUMNS, row, strict=True))
@@ -165,15 +174,11 @@ class DuckDBEventStore:
     def purge_sites(self, site_ids: Sequence[str]) -> int:
         if not site_ids:
             return 0
-        with self._lock:
-            row = self._con.execute(
-                "DELETE FROM events WHERE site_id IN (SELECT unnest(?))", [list(site_ids)]
-            ).fetchone()
-        return int(row[0]) if row else 0
+        rows = self._run("DELETE FROM events WHERE site_id IN (SELECT unnest(?))", [list(site_ids)])
+        return int(rows[0][0])
 
     def ping(self) -> None:
-        with self._lock:
-            self._con.execute("SELECT 1").fetchone()
+        self._run("SELECT 1")
 
     def close(self) -> None:
         with self._lock:
