@@ -7,7 +7,7 @@ run for real (stores opened, live state rebuilt, writer started and drained).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,8 +129,3 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line(
                 f"FAILED: {skipped} test(s) skipped; skipping is not allowed.", red=True
             )
-
-
-@pytest.fixture
-def anyio_backend() -> Iterator[str]:
-    yield "asyncio"

@@ -166,7 +166,11 @@ def document() -> dict[str, Any]:
                         "413": _error("Body too large"),
                         "503": _error("Overloaded or shutting down (`Retry-After`)"),
                     },
-                }
+                },
+                "options": {
+                    "summary": "CORS preflight",
+                    "responses": {"204": {"description": "Any origin may POST events."}},
+                },
             },
             "/api/v1/events": {
                 "post": {
