@@ -1,0 +1,431 @@
+"""The tracker in a real browser, on a real cross-origin page, against a real `footfall serve`.
+
+The host page is served by a separate static HTTP server at http://localhost:<port>/ and loads
+the tracker from http://127.0.0.1:<footfall port>/script.js, as a customer's site would.
+Headless Chromium announces itself as "HeadlessChrome", which Footfall rightly drops as a bot,
+so the browser context poses as desktop Chrome.
+
+Every wait is on a browser event (a tracker request finishing or failing) with Playwright's
+timeout as the deadline; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import re
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    sync_playwright,
+)
+
+from footfall.storage.duckdb_events import DuckDBEventStore
+from footfall.storage.events import Event
+from tests.conftest import CHROME_UA
+from tests.serverproc import ServerProcess, footfall_cli, footfall_server, free_port
+from tests.tracker.conftest import failed
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 15_000  # the deadline of every wait on the browser
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+# Makes the tracker take its fetch() fallback: sendBeacon refuses to queue, as it may do when
+# the browser's beacon quota is exhausted.
+REFUSE_BEACONS = "Navigator.prototype.sendBeacon = function () { return false; };"
+# Records unhandled promise rejections, which a swallowed fetch() failure must not cause.
+RECORD_REJECTIONS = """
+window.__rejections = [];
+window.addEventListener('unhandledrejection', function (event) {
+  window.__rejections.push(String(event.reason));
+});
+"""
+TRANSPORTS = {"beacon": "ping", "fetch": "fetch"}  # how the tracker sends -> resource type
+
+
+# -- the Footfall server ------------------------------------------------------------------------
+
+
+@dataclass
+class Footfall:
+    """A running `footfall serve` with a site for "localhost" and an API token."""
+
+    server: ServerProcess
+    data_dir: Path
+    site_id: str
+    token: str
+
+    @property
+    def api(self) -> str:
+        return f"{self.server.url}/api/event"
+
+    def current_visitors(self) -> int:
+        response = httpx.get(
+            f"{self.server.url}/api/v1/realtime",
+            params={"websiteId": self.site_id},
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=10.0,
+        )
+        assert response.status_code == 200, response.text
+        count: int = response.json()["currentVisitors"]
+        return count
+
+    def stop(self) -> None:
+        """Stop the server gracefully (SIGTERM: the writer drains), as an operator would."""
+        # uvicorn re-raises the SIGTERM it handled once shut down: -SIGTERM is a clean exit,
+        # -SIGKILL would mean it had to be killed.
+        assert self.server.stop() in (0, -signal.SIGTERM), self.server.log()[-3000:]
+
+    def stored_events(self) -> list[Event]:
+        """The events in the DuckDB file; only once the server has stopped (it owns the file)."""
+        assert self.server.process.poll() is not None, "stop the server before reading its files"
+        store = DuckDBEventStore(self.data_dir / "events.duckdb")
+        try:
+            return store.events(self.site_id)
+        finally:
+            store.close()
+
+
+@pytest.fixture
+def footfall(tmp_path: Path) -> Iterator[Footfall]:
+    data_dir = tmp_path / "data"
+    added = footfall_cli("sites", "add", "localhost", "--json", data_dir=data_dir)
+    site_id = json.loads(added.stdout.strip().splitlines()[-1])["websiteId"]
+    created = footfall_cli("tokens", "create", site_id, data_dir=data_dir)
+    token = created.stdout.strip().splitlines()[-1]
+    with footfall_server(data_dir) as server:
+        yield Footfall(server, data_dir, site_id, token)
+
+
+# -- the customer's site: a separate static HTTP server ----------------------------------------
+
+
+@dataclass
+class StaticSite:
+    """Pages served at http://localhost:<port><path>, set by the test before it opens them."""
+
+    port: int
+    pages: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        return f"http://localhost:{self.port}"
+
+
+def _handler(site: StaticSite) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            page = site.pages.get(self.path)
+            body = (page if page is not None else "not found").encode()
+            self.send_response(200 if page is not None else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep the test output quiet
+
+    return Handler
+
+
+@pytest.fixture
+def site() -> Iterator[StaticSite]:
+    static = StaticSite(port=0)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(static))
+    static.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, name="static-site", daemon=True)
+    thread.start()
+    try:
+        yield static
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(10)
+
+
+def shop_page(script_src: str, site_id: str, data_api: str | None = None) -> str:
+    """A small single-page app carrying the tracker snippet, with its own script."""
+    api_attr = f' data-api="{data_api}"' if data_api else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shop</title>
+<link rel="icon" href="data:,">
+<script defer src="{script_src}" data-website-id="{site_id}"{api_attr}></script>
+</head><body>
+<h1>Shop</h1>
+<a href="/pricing" id="to-pricing">Pricing</a>
+<button id="signup" type="button">Sign up</button>
+<p id="status">loading</p>
+<script>
+  var shown = document.getElementById('status');
+  document.getElementById('to-pricing').addEventListener('click', function (event) {{
+    event.preventDefault();
+    history.pushState({{}}, '', '/pricing');
+    shown.textContent = 'at ' + location.pathname;
+  }});
+  document.getElementById('signup').addEventListener('click', function () {{
+    footfall('signup', {{plan: 'pro'}});
+    shown.textContent = 'signed up';
+  }});
+  window.addEventListener('load', function () {{ shown.textContent = 'ready'; }});
+</script>
+</body></html>
+"""
+
+
+# -- the browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@dataclass
+class Tab:
+    """A page with everything it reported: console errors, uncaught errors, tracker requests."""
+
+    page: Page
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+
+    def rejections(self) -> list[str]:
+        result: list[str] = self.page.evaluate("window.__rejections")
+        return result
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    context = browser.new_context(user_agent=CHROME_UA)
+    context.set_default_timeout(WAIT_MS)
+    context.add_init_script(RECORD_REJECTIONS)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def tab(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Tab]:
+    page = context.new_page()
+    tab = Tab(page)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            tab.console_errors.append(f"{message.text} at {message.location}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: tab.page_errors.append(f"{error.name}: {error.message}"))
+    page.on("request", lambda req: tab.requests.append(req) if "/api/event" in req.url else None)
+    yield tab
+    if failed(request.node):
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+        with contextlib.suppress(Exception):  # the evidence must not mask the failure
+            page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+            (ARTIFACTS / f"{name}.log").write_text(
+                f"console errors: {tab.console_errors}\npage errors: {tab.page_errors}\n"
+                f"tracker requests: {[(r.url, r.post_data) for r in tab.requests]}\n"
+            )
+
+
+def is_tracker_post(api: str, name: str) -> Callable[[Request], bool]:
+    """Matches the tracker's POST of event `name` to `api`."""
+
+    def match(req: Request) -> bool:
+        return req.url == api and req.method == "POST" and sent_name(req) == name
+
+    return match
+
+
+def response_to(api: str, name: str) -> Callable[[Response], bool]:
+    """Matches Footfall's response to the tracker's POST of event `name`."""
+    match = is_tracker_post(api, name)
+    return lambda response: match(response.request)
+
+
+def sent_name(req: Request) -> str | None:
+    try:
+        name: str = json.loads(req.post_data or "")["name"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return name
+
+
+def accepted(response: Response, transport: str) -> None:
+    """The tracker's request went the expected way and Footfall accepted it."""
+    assert response.status == 202
+    assert response.request.resource_type == TRANSPORTS[transport]
+
+
+# -- tests --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["beacon", "fetch"])
+def test_pageviews_spa_navigation_and_custom_event_are_recorded(
+    footfall: Footfall, site: StaticSite, context: BrowserContext, tab: Tab, transport: str
+) -> None:
+    if transport == "fetch":
+        context.add_init_script(REFUSE_BEACONS)
+    site.pages["/"] = shop_page(f"{footfall.server.url}/script.js", footfall.site_id)
+    page = tab.page
+
+    assert footfall.current_visitors() == 0
+
+    with page.expect_response(response_to(footfall.api, "pageview")) as first:
+        page.goto(f"{site.origin}/")
+    accepted(first.value, transport)
+    # The server answers only after the event is committed and counted: no polling needed.
+    assert footfall.current_visitors() == 1
+
+    with page.expect_response(response_to(footfall.api, "pageview")) as second:
+        page.click("#to-pricing")
+    accepted(second.value, transport)
+    assert page.text_content("#status") == "at /pricing"
+
+    with page.expect_response(response_to(footfall.api, "signup")) as custom:
+        page.click("#signup")
+    accepted(custom.value, transport)
+    assert page.text_content("#status") == "signed up"
+
+    assert footfall.current_visitors() == 1  # still one person, not one per event
+    sent = [(sent_name(r), json.loads(r.post_data or "{}").get("url")) for r in tab.requests]
+    assert sent == [
+        ("pageview", f"{site.origin}/"),
+        ("pageview", f"{site.origin}/pricing"),
+        ("signup", f"{site.origin}/pricing"),
+    ]
+    assert tab.page_errors == []
+    assert tab.rejections() == []
+    assert tab.console_errors == []
+
+    footfall.stop()
+    events = footfall.stored_events()
+    assert [(e.name, e.hostname, e.pathname, e.props) for e in events] == [
+        ("pageview", "localhost", "/", {}),
+        ("pageview", "localhost", "/pricing", {}),
+        ("signup", "localhost", "/pricing", {"plan": "pro"}),
+    ]
+    assert len({e.visitor_id for e in events}) == 1
+    assert len({e.visit_id for e in events}) == 1
+    assert events[0].visitor_id != 0
+    # In-site navigation is not a referrer; the browser is the one the context poses as.
+    assert [e.referrer for e in events] == [None, None, None]
+    assert {(e.browser, e.os, e.device_type) for e in events} == {("Chrome", "Windows", "desktop")}
+
+
+@pytest.mark.parametrize("transport", ["beacon", "fetch"])
+@pytest.mark.parametrize("outage", ["api_port_closed", "server_stopped_after_load"])
+def test_unreachable_server_never_breaks_the_page(
+    footfall: Footfall,
+    site: StaticSite,
+    context: BrowserContext,
+    tab: Tab,
+    transport: str,
+    outage: str,
+) -> None:
+    if transport == "fetch":
+        context.add_init_script(REFUSE_BEACONS)
+    script_src = f"{footfall.server.url}/script.js"
+    if outage == "api_port_closed":
+        api = f"http://127.0.0.1:{free_port()}/api/event"  # nothing listens there
+        site.pages["/"] = shop_page(script_src, footfall.site_id, data_api=api)
+    else:
+        api = footfall.api
+        site.pages["/"] = shop_page(script_src, footfall.site_id)
+    page = tab.page
+
+    if outage == "api_port_closed":
+        with page.expect_event("requestfailed", is_tracker_post(api, "pageview")):
+            page.goto(f"{site.origin}/")
+    else:
+        with page.expect_response(response_to(api, "pageview")) as first:
+            page.goto(f"{site.origin}/")
+        accepted(first.value, transport)
+        footfall.stop()
+    page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+    assert page.evaluate("typeof window.footfall") == "function"
+
+    with page.expect_event("requestfailed", is_tracker_post(api, "pageview")):
+        page.click("#to-pricing")
+    assert page.text_content("#status") == "at /pricing"
+    with page.expect_event("requestfailed", is_tracker_post(api, "signup")):
+        page.click("#signup")
+    assert page.text_content("#status") == "signed up"
+    # Odd calls are ignored without throwing either.
+    assert page.evaluate("footfall(); footfall('x', 'not an object'); 'still running'") == (
+        "still running"
+    )
+
+    assert tab.page_errors == []
+    assert tab.rejections() == []
+    assert {r.resource_type for r in tab.requests} == {TRANSPORTS[transport]}
+
+
+def test_visitor_who_opted_out_sends_nothing(
+    footfall: Footfall, site: StaticSite, tab: Tab
+) -> None:
+    site.pages["/opt-out"] = (
+        "<!doctype html><link rel='icon' href='data:,'><p>Not counted on this browser.</p>"
+        "<script>localStorage.setItem('footfall_ignore', 'true');</script>"
+    )
+    site.pages["/"] = shop_page(f"{footfall.server.url}/script.js", footfall.site_id)
+    page = tab.page
+
+    page.goto(f"{site.origin}/opt-out")
+    assert page.evaluate("localStorage.getItem('footfall_ignore')") == "true"
+    page.goto(f"{site.origin}/")
+    page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+    page.click("#to-pricing")
+    page.click("#signup")
+    assert page.text_content("#status") == "signed up"
+
+    # A control event once the visitor opts back in: a request from the earlier calls would
+    # have gone out before this one, so once it is through, they are known to have sent nothing.
+    page.evaluate("localStorage.removeItem('footfall_ignore')")
+    with page.expect_response(response_to(footfall.api, "control")) as control:
+        page.evaluate("footfall('control')")
+    assert control.value.status == 202
+
+    assert [sent_name(r) for r in tab.requests] == ["control"]
+    assert footfall.current_visitors() == 0  # no pageview arrived
+    assert tab.page_errors == []
+    footfall.stop()
+    assert [(e.name, e.pathname) for e in footfall.stored_events()] == [("control", "/pricing")]
