@@ -20,7 +20,7 @@ from typing import Any
 from tests.serverproc import footfall_cli
 
 TOKEN_RE = re.compile(r"^vt_[0-9A-Za-z]{36}$")
-CLI_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z$")
+CLI_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 @dataclass

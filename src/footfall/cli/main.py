@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from footfall.clock import iso_millis
 from footfall.config import Settings
 from footfall.errors import NotFoundError
 from footfall.storage import migrate as migrations
@@ -52,9 +53,7 @@ def _now() -> float:
 
 
 def _when(ts: float | None) -> str:
-    if ts is None:
-        return "never"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return "never" if ts is None else iso_millis(ts)
 
 
 def _fail(message: str) -> typer.Exit:

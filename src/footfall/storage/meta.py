@@ -304,7 +304,12 @@ class SqlMetaStore:
                 api_tokens.select().where(condition, api_tokens.c.revoked_at.is_(None))
             ).all()
             if not rows:
-                raise NotFoundError(f"no active token matches {tokens.display_prefix(ref)}")
+                # Never echo what may be a (mistyped) secret: only its display prefix.
+                secret_like = ref.startswith(tokens.PREFIX) and len(ref) > len(
+                    tokens.display_prefix(ref)
+                )
+                shown = tokens.display_prefix(ref) + "…" if secret_like else ref
+                raise NotFoundError(f"no active token matches {shown}")
             if len(rows) > 1:
                 raise NotFoundError(f"{ref} matches several tokens; give the token id")
             conn.execute(
