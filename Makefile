@@ -14,9 +14,10 @@ setup: $(BIN)/footfall
 run: setup
 	$(BIN)/footfall serve --demo
 
-## Run the whole test suite (installs Chromium from Debian first if it is missing).
+## Run the whole test suite (starts PostgreSQL and Redis, installs Chromium if missing).
 test: setup
 	@test -x /usr/bin/chromium || scripts/install-chromium.sh
+	scripts/start-services.sh
 	$(BIN)/python -m pytest
 
 lint: setup

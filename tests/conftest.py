@@ -20,6 +20,8 @@ from footfall.config import Settings
 from footfall.services import Services
 from footfall.storage.models import Site
 
+pytest_plugins = ["tests.backends"]
+
 CHROME_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -114,8 +116,8 @@ async def start_app(
 async def running(settings: Settings, clock: FakeClock) -> AsyncIterator[Running]:
     async with start_app(settings, clock) as (app, client):
         services: Services = app.state.services
-        site = services.meta.create_site("example.com", "Example", clock.now())
-        token, _ = services.meta.create_token(site.id, clock.now())
+        site = await services.meta.create_site("example.com", "Example", clock.now())
+        token, _ = await services.meta.create_token(site.id, clock.now())
         yield Running(app, client, clock, site, token)
 
 

@@ -7,6 +7,8 @@ and stops the process with SIGTERM (graceful: the writer drains) when the block 
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -19,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from footfall.storage.duckdb_events import DuckDBEventStore
+from footfall.storage.events import Event
 
 STARTUP_TIMEOUT = 30.0
 
@@ -107,3 +112,18 @@ def footfall_server(
         yield server
     finally:
         server.stop()
+
+
+def stored_events(data_dir: Path, site_id: str, limit: int = 10_000) -> list[Event]:
+    """The events in a stopped embedded server's data folder."""
+
+    async def read() -> list[Event]:
+        store = DuckDBEventStore(data_dir / "events.duckdb")
+        try:
+            return await store.events(site_id, limit)
+        finally:
+            await store.close()
+
+    # A thread of its own: callers may be inside a running loop (Playwright's sync API).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, read()).result()

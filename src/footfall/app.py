@@ -42,7 +42,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            services = Services.open(settings, clock)
+            services = await Services.open(settings, clock)
         except FootfallError as error:
             log.error(str(error))  # a clear reason, no traceback; the server then exits
             raise
@@ -73,3 +73,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
+
+
+def app_from_environment() -> Starlette:
+    """App factory for worker processes (`serve --workers N`): settings from FOOTFALL_*."""
+    from footfall import logs
+
+    settings = Settings()
+    logs.configure(settings.log_level)
+    return create_app(settings)

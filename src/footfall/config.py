@@ -26,6 +26,21 @@ class Settings(BaseSettings):
         default=Path("footfall-data"),
         description="Folder of the embedded tier: metadata (SQLite) and events (DuckDB).",
     )
+    database_url: str | None = Field(
+        default=None,
+        description="Cluster mode: PostgreSQL URL (postgresql://user:pass@host:5432/db) for "
+        "metadata and events. Unset: the embedded tier (SQLite + DuckDB in the data folder).",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Cluster mode: Redis URL (redis://host:6379/0) for live presence and "
+        "visits shared by every instance. Required with FOOTFALL_DATABASE_URL.",
+    )
+    redis_prefix: str = Field(
+        default="footfall",
+        min_length=1,
+        description="Namespace of every Redis key (several installations can share a Redis).",
+    )
     host: str = Field(default="127.0.0.1", description="Address `footfall serve` listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `footfall serve` listens on.")
     public_url: str | None = Field(
@@ -78,6 +93,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def cluster(self) -> bool:
+        """True in cluster mode (PostgreSQL + Redis), False on the embedded tier."""
+        return self.database_url is not None
 
     @property
     def meta_path(self) -> Path:

@@ -8,6 +8,7 @@
     │   ├── PayloadTooLarge      413
     │   ├── UnsupportedMedia     415
     │   └── ServiceUnavailable   503: carries `Retry-After`
+    │       └── BackendUnavailable   a database or cache is down (names which)
     ├── NotFoundError            a CLI/domain lookup that found nothing (site, token)
     └── StoreInUse               the embedded event store is locked by another process
 
@@ -58,6 +59,14 @@ class ServiceUnavailable(ApiError):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class BackendUnavailable(ServiceUnavailable):
+    """A backend (metadata database, event store, presence cache) cannot be reached."""
+
+    def __init__(self, backend: str, retry_after: int = 5) -> None:
+        super().__init__(f"The {backend} backend is unavailable; retry shortly", retry_after)
+        self.backend = backend
 
 
 class NotFoundError(FootfallError):

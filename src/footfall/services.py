@@ -1,8 +1,12 @@
 """The running parts of one Footfall process, wired together, started and stopped in order.
 
-Start: open the metadata store (migrating it) and the event store, rebuild visits and presence
-from recent events, start the writer and the housekeeping task. Stop: drain the writer (every
-accepted event is committed), then close the stores.
+Embedded tier: SQLite metadata, DuckDB events, presence and visits in memory. Cluster mode
+(`database_url` + `redis_url`): PostgreSQL metadata and events, presence and visits in Redis
+shared by every instance.
+
+Start: open the stores (migrating metadata), rebuild visits and presence from recent events,
+start the writer and the housekeeping task. Stop: drain the writer (every accepted event is
+committed), then close the stores.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from dataclasses import dataclass, field
 
 from footfall.clock import Clock
 from footfall.config import Settings
+from footfall.errors import FootfallError
 from footfall.ingestion.drops import DropCounter
 from footfall.ingestion.pipeline import Pipeline
 from footfall.ingestion.visitor import SaltRing
 from footfall.ingestion.visits import MemoryVisits
-from footfall.realtime.base import Presence
+from footfall.ingestion.visits_base import Visits
+from footfall.realtime.base import Presence, Touch
 from footfall.realtime.memory import MemoryPresence
 from footfall.storage.duckdb_events import DuckDBEventStore
 from footfall.storage.events import Event, EventStore
@@ -31,6 +37,10 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL = 60.0
 
 
+class ConfigurationError(FootfallError):
+    """The settings cannot describe a working installation."""
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -38,20 +48,55 @@ class Services:
     meta: SqlMetaStore
     events: EventStore
     presence: Presence
-    visits: MemoryVisits
+    visits: Visits
     drops: DropCounter
     pipeline: Pipeline
     writer: GroupCommitWriter
     _housekeeping: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, settings: Settings, clock: Clock) -> Services:
-        """Open the embedded tier's stores in `settings.data_dir` (blocking)."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        meta = SqlMetaStore.open_sqlite(settings.meta_path)
-        events = DuckDBEventStore(settings.events_path)
-        presence = MemoryPresence(clock)
-        visits = MemoryVisits(timeout=float(settings.visit_timeout_seconds))
+    async def open(cls, settings: Settings, clock: Clock) -> Services:
+        """Open the stores the settings name: cluster backends, else the data folder."""
+        meta = await SqlMetaStore.open(
+            database_url=settings.database_url, sqlite_path=settings.meta_path
+        )
+        events: EventStore
+        presence: Presence
+        visits: Visits
+        timeout = float(settings.visit_timeout_seconds)
+        if settings.cluster:
+            if not settings.redis_url or not settings.database_url:
+                await meta.close()
+                raise ConfigurationError(
+                    "Cluster mode needs both FOOTFALL_DATABASE_URL and FOOTFALL_REDIS_URL: "
+                    "instances share live presence through Redis."
+                )
+            from footfall.ingestion.redis_visits import RedisVisits
+            from footfall.realtime.redis import RedisPresence, redis_client
+            from footfall.storage.postgres_events import PostgresEventStore
+
+            events = await PostgresEventStore.open(settings.database_url)
+            client = redis_client(settings.redis_url)
+            store = events
+
+            async def load_touches() -> list[Touch]:
+                since = clock.now() - presence.window
+                return [
+                    (v.site_id, v.visitor_id, v.last_pageview_ts)
+                    for v in await store.recent_visits(since)
+                    if v.last_pageview_ts is not None
+                ]
+
+            # Presence owns the shared client and closes it; visits borrow it.
+            presence = RedisPresence(
+                client, settings.redis_prefix, clock, loader=load_touches, owns_client=True
+            )
+            visits = RedisVisits(client, settings.redis_prefix, timeout=timeout)
+        else:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            events = DuckDBEventStore(settings.events_path)
+            presence = MemoryPresence(clock)
+            visits = MemoryVisits(timeout=timeout)
         drops = DropCounter()
         pipeline = Pipeline(SaltRing(meta), visits, drops)
 
@@ -78,8 +123,8 @@ class Services:
         """Rebuild visits and presence from the event store (after a restart)."""
         now = self.clock.now()
         since = now - max(self.settings.visit_timeout_seconds, self.presence.window)
-        recent = list(self.events.recent_visits(since))
-        self.visits.rebuild(recent)
+        recent = await self.events.recent_visits(since)
+        await self.visits.rebuild(recent)
         await self.presence.rebuild(
             (v.site_id, v.visitor_id, v.last_pageview_ts)
             for v in recent
@@ -89,10 +134,10 @@ class Services:
 
     async def purge_deleted_sites(self) -> None:
         """Delete the events of sites deleted (from the CLI), then the sites themselves."""
-        deleted = self.meta.deleted_site_ids()
+        deleted = await self.meta.deleted_site_ids()
         if deleted:
-            removed = await asyncio.to_thread(self.events.purge_sites, deleted)
-            self.meta.forget_sites(deleted)
+            removed = await self.events.purge_sites(deleted)
+            await self.meta.forget_sites(deleted)
             log.info("purged deleted sites", extra={"sites": len(deleted), "events": removed})
 
     async def _housekeep(self) -> None:
@@ -100,6 +145,9 @@ class Services:
             try:
                 await self.purge_deleted_sites()
                 await self.presence.sweep()
+                maintain = getattr(self.events, "ensure_partitions", None)
+                if maintain is not None:
+                    await maintain(self.clock.now())
             except Exception:
                 log.exception("housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
@@ -111,6 +159,7 @@ class Services:
                 await self._housekeeping
         await self.writer.close()
         await self.presence.close()
-        self.events.close()
-        self.meta.close()
+        await self.visits.close()
+        await self.events.close()
+        await self.meta.close()
         log.info("stopped", extra={"committed_events": self.writer.committed_events})

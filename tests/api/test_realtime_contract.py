@@ -108,16 +108,16 @@ async def test_well_formed_unknown_token_on_unknown_site_is_not_found(running: R
 
 
 async def test_site_without_tokens(running: Running) -> None:
-    other = running.services.meta.create_site("other.example", None, running.clock.now())
+    other = await running.services.meta.create_site("other.example", None, running.clock.now())
     response = await get(running, {"websiteId": other.id}, f"Bearer {running.token}")
     assert_error(response, 401, "No API token configured for this website")
 
 
 async def test_site_whose_tokens_are_all_revoked(running: Running) -> None:
     meta = running.services.meta
-    other = meta.create_site("other.example", None, running.clock.now())
-    token, info = meta.create_token(other.id, running.clock.now())
-    meta.revoke_token(info.id, running.clock.now())
+    other = await meta.create_site("other.example", None, running.clock.now())
+    token, info = await meta.create_token(other.id, running.clock.now())
+    await meta.revoke_token(info.id, running.clock.now())
     response = await get(running, {"websiteId": other.id}, f"Bearer {token}")
     assert_error(response, 401, "No API token configured for this website")
 
@@ -134,8 +134,8 @@ async def test_unknown_well_formed_token(running: Running) -> None:
 
 async def test_token_of_another_website(running: Running) -> None:
     meta = running.services.meta
-    other = meta.create_site("other.example", None, running.clock.now())
-    other_token, _ = meta.create_token(other.id, running.clock.now())
+    other = await meta.create_site("other.example", None, running.clock.now())
+    other_token, _ = await meta.create_token(other.id, running.clock.now())
     response = await get(running, {"websiteId": running.site.id}, f"Bearer {other_token}")
     assert_error(response, 401, "Invalid API token")
     response = await get(running, {"websiteId": other.id}, f"Bearer {running.token}")
@@ -144,9 +144,9 @@ async def test_token_of_another_website(running: Running) -> None:
 
 async def test_revoked_token_while_site_has_another(running: Running) -> None:
     meta = running.services.meta
-    second, info = meta.create_token(running.site.id, running.clock.now())
+    second, info = await meta.create_token(running.site.id, running.clock.now())
     assert (await running.realtime(token=second)).status_code == 200
-    meta.revoke_token(info.id, running.clock.now())
+    await meta.revoke_token(info.id, running.clock.now())
     assert_error(await running.realtime(token=second), 401, "Invalid API token")
     assert (await running.realtime()).status_code == 200
 
@@ -271,8 +271,8 @@ async def test_bots_are_not_counted(running: Running) -> None:
 
 async def test_counts_are_per_website(running: Running) -> None:
     meta = running.services.meta
-    other = meta.create_site("other.example", None, running.clock.now())
-    other_token, _ = meta.create_token(other.id, running.clock.now())
+    other = await meta.create_site("other.example", None, running.clock.now())
+    other_token, _ = await meta.create_token(other.id, running.clock.now())
     await running.pageview(ip="198.51.100.1")
     response = await running.client.post(
         "/api/event",
@@ -287,5 +287,5 @@ async def test_counts_are_per_website(running: Running) -> None:
 
 async def test_token_last_used_is_recorded(running: Running) -> None:
     await running.realtime()
-    (info,) = running.services.meta.list_tokens(running.site.id)
+    (info,) = await running.services.meta.list_tokens(running.site.id)
     assert info.last_used_at == running.clock.now()

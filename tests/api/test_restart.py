@@ -10,8 +10,8 @@ async def test_count_and_visits_survive_a_restart(settings: Settings) -> None:
     clock = FakeClock()
     async with start_app(settings, clock) as (app, client):
         meta = app.state.services.meta
-        site = meta.create_site("example.com", None, clock.now())
-        token, _ = meta.create_token(site.id, clock.now())
+        site = await meta.create_site("example.com", None, clock.now())
+        token, _ = await meta.create_token(site.id, clock.now())
         for i in range(4):
             response = await client.post(
                 "/api/event",
@@ -38,7 +38,7 @@ async def test_count_and_visits_survive_a_restart(settings: Settings) -> None:
             json={"websiteId": site.id, "url": "https://example.com/more"},
             headers={"User-Agent": CHROME_UA, "X-Forwarded-For": "198.51.100.3"},
         )
-        events = app.state.services.events.events(site.id)
+        events = await app.state.services.events.events(site.id)
         visits_of_3 = {e.visit_id for e in events if e.visitor_id == events[3].visitor_id}
         assert len(visits_of_3) == 1
         clock.advance(150)

@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from footfall.storage.duckdb_events import DuckDBEventStore
 from tests.conftest import CHROME_UA
-from tests.serverproc import footfall_cli, footfall_server
+from tests.serverproc import footfall_cli, footfall_server, stored_events
 
 pytestmark = pytest.mark.slow
 
@@ -51,9 +50,7 @@ def test_sigterm_drains_and_restart_keeps_the_count(tmp_path: Path) -> None:
         log = server.log()
         assert '"stopped"' in log and "Application shutdown complete" in log
 
-    store = DuckDBEventStore(data_dir / "events.duckdb")
-    assert store.count(site_id) == 200
-    store.close()
+    assert len(stored_events(data_dir, site_id)) == 200
 
     with footfall_server(data_dir) as server:
         response = httpx.get(

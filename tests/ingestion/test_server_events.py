@@ -44,7 +44,7 @@ async def test_batch_is_stored_before_the_answer(running: Running) -> None:
     response = await send(running, {"events": events})
     assert response.status_code == 202
     assert response.json() == {"accepted": 3, "dropped": {}}
-    stored = running.services.events.events(running.site.id)
+    stored = await running.services.events.events(running.site.id)
     assert [e.pathname for e in stored] == ["/a", "/b", "/buy"]
     assert stored[0].ts == pytest.approx(now - 3600)
     assert (
@@ -91,17 +91,17 @@ async def test_bots_in_a_batch_are_dropped_and_counted(running: Running) -> None
     assert response.status_code == 202
     assert response.json() == {"accepted": 1, "dropped": {"bot": 1, "hostname_mismatch": 1}}
     assert response.headers["x-footfall-dropped"] == "bot,hostname_mismatch"
-    assert running.services.events.count(running.site.id) == 1
+    assert await running.services.events.count(running.site.id) == 1
 
 
 async def test_events_go_to_the_tokens_site(running: Running) -> None:
     meta = running.services.meta
-    other = meta.create_site("other.example", None, running.clock.now())
-    other_token, _ = meta.create_token(other.id, running.clock.now())
+    other = await meta.create_site("other.example", None, running.clock.now())
+    other_token, _ = await meta.create_token(other.id, running.clock.now())
     body = {"events": [{"url": "https://other.example/", "visitorId": "v"}]}
     assert (await send(running, body, other_token)).status_code == 202
-    assert running.services.events.count(other.id) == 1
-    assert running.services.events.count(running.site.id) == 0
+    assert await running.services.events.count(other.id) == 1
+    assert await running.services.events.count(running.site.id) == 0
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,7 @@ async def test_one_invalid_event_rejects_the_whole_batch(
     response = await send(running, {"events": [good, event]})
     assert response.status_code == 400
     assert response.json() == {"error": message}
-    assert running.services.events.count() == 0
+    assert await running.services.events.count() == 0
     assert (await running.realtime()).json()["currentVisitors"] == 0
 
 
@@ -166,7 +166,7 @@ async def test_empty_and_oversized_batches(running: Running, settings) -> None:
     response = await send(running, {"events": many})
     assert response.status_code == 400
     assert response.json() == {"error": "events: at most 1000 events per request"}
-    assert running.services.events.count() == 0
+    assert await running.services.events.count() == 0
 
 
 async def test_body_too_large(running: Running) -> None:
@@ -199,8 +199,8 @@ async def test_authentication(
 
 
 async def test_revoked_token_is_refused(running: Running) -> None:
-    (info,) = running.services.meta.list_tokens(running.site.id)
-    running.services.meta.revoke_token(info.id, running.clock.now())
+    (info,) = await running.services.meta.list_tokens(running.site.id)
+    await running.services.meta.revoke_token(info.id, running.clock.now())
     response = await send(running, {"events": [{"url": "https://example.com/", "visitorId": "v"}]})
     assert response.status_code == 401
     assert response.json() == {"error": "Invalid API token"}

@@ -44,7 +44,7 @@ async def test_accepted_event_is_in_the_store_when_the_response_arrives(running:
     assert response.status_code == 202
     assert response.json() == {"status": "accepted"}
     assert response.headers["access-control-allow-origin"] == "*"
-    (event,) = running.services.events.events(running.site.id)
+    (event,) = await running.services.events.events(running.site.id)
     assert event.name == "pageview"
     assert event.hostname == "www.example.com"
     assert event.pathname == "/pricing"
@@ -63,7 +63,7 @@ async def test_accepted_event_is_in_the_store_when_the_response_arrives(running:
 async def test_raw_ip_and_user_agent_are_not_stored(running: Running, settings) -> None:
     await post(running, hit(running), **{"X-Forwarded-For": "198.51.100.77"})
     await running.app.state.services.writer.close()  # flush nothing pending, release DuckDB
-    running.services.events.close()
+    await running.services.events.close()
     data = (settings.data_dir / "events.duckdb").read_bytes()
     wal = settings.data_dir / "events.duckdb.wal"
     if wal.exists():
@@ -79,19 +79,19 @@ async def test_custom_event_with_json_content_type(running: Running) -> None:
         headers={"User-Agent": CHROME_UA},
     )
     assert response.status_code == 202
-    (event,) = running.services.events.events(running.site.id)
+    (event,) = await running.services.events.events(running.site.id)
     assert event.name == "signup"
 
 
 async def test_internal_referrer_is_not_a_source(running: Running) -> None:
     await post(running, hit(running, referrer="https://example.com/"))
-    (event,) = running.services.events.events(running.site.id)
+    (event,) = await running.services.events.events(running.site.id)
     assert event.referrer is None and event.referrer_source is None
 
 
 async def test_utm_source_stands_in_without_referrer(running: Running) -> None:
     await post(running, hit(running, url="https://example.com/?ref=producthunt"))
-    (event,) = running.services.events.events(running.site.id)
+    (event,) = await running.services.events.events(running.site.id)
     assert event.utm_source == "producthunt"
     assert event.referrer_source == "producthunt"
 
@@ -112,7 +112,7 @@ async def assert_dropped(running: Running, response, reason: DropReason) -> None
     assert response.status_code == 202
     assert response.json() == {"status": "dropped", "reason": reason.value}
     assert response.headers["x-footfall-dropped"] == reason.value
-    assert running.services.events.count() == 0
+    assert await running.services.events.count() == 0
     assert running.services.drops.snapshot()[reason.value] == 1
 
 
@@ -252,7 +252,7 @@ async def test_validation_errors(running: Running, body: object, status: int, me
     assert response.status_code == status
     assert response.json()["error"] == message
     assert response.headers["access-control-allow-origin"] == "*"
-    assert running.services.events.count() == 0
+    assert await running.services.events.count() == 0
 
 
 async def test_body_too_large(running: Running) -> None:

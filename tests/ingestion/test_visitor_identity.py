@@ -18,13 +18,13 @@ def midnight_after(ts: float) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + 86_400
 
 
-def salt_days(running: Running) -> list[str]:
-    with running.services.meta.engine.connect() as conn:
-        return sorted(conn.scalars(sa.select(salts.c.day)))
+async def salt_days(running: Running) -> list[str]:
+    async with running.services.meta.engine.connect() as conn:
+        return sorted(await conn.scalars(sa.select(salts.c.day)))
 
 
 async def visitor_ids(running: Running) -> list[int]:
-    return [e.visitor_id for e in running.services.events.events(running.site.id)]
+    return [e.visitor_id for e in await running.services.events.events(running.site.id)]
 
 
 async def test_same_ip_and_agent_is_one_visitor_within_a_day(running: Running) -> None:
@@ -38,18 +38,18 @@ async def test_same_ip_and_agent_is_one_visitor_within_a_day(running: Running) -
 async def test_salt_rotates_at_utc_midnight_and_old_salts_are_deleted(running: Running) -> None:
     clock = running.clock
     await running.pageview(ip="198.51.100.1")
-    first_day = salt_days(running)
+    first_day = await salt_days(running)
     assert len(first_day) == 1
     # Next day, a long time after the first visit ended: a new salt, a new visitor id.
     clock.value = midnight_after(clock.now()) + 7200
     await running.pageview(ip="198.51.100.1")
-    assert len(salt_days(running)) == 2  # today's and yesterday's
+    assert len(await salt_days(running)) == 2  # today's and yesterday's
     a, b = await visitor_ids(running)
     assert a != b
     # Two days on: the first salt is gone for good.
     clock.value = midnight_after(clock.now()) + 10
     await running.pageview(ip="198.51.100.1")
-    days = salt_days(running)
+    days = await salt_days(running)
     assert len(days) == 2
     assert first_day[0] not in days
 
@@ -62,7 +62,7 @@ async def test_visitor_is_not_split_at_midnight(running: Running) -> None:
     await running.pageview(ip="198.51.100.1")
     (a, b) = await visitor_ids(running)
     assert a == b
-    events = running.services.events.events(running.site.id)
+    events = await running.services.events.events(running.site.id)
     assert events[0].visit_id == events[1].visit_id
     assert (await running.realtime()).json()["currentVisitors"] == 1
 
@@ -72,14 +72,14 @@ async def test_salt_is_shared_through_the_metadata_database(settings: Settings) 
     clock = FakeClock()
     async with start_app(settings, clock) as (app, client):
         meta = app.state.services.meta
-        site = meta.create_site("example.com", None, clock.now())
+        site = await meta.create_site("example.com", None, clock.now())
         body = {"websiteId": site.id, "url": "https://example.com/"}
         headers = {"User-Agent": CHROME_UA, "X-Forwarded-For": "198.51.100.1"}
         await client.post("/api/event", json=body, headers=headers)
     clock.advance(7200)  # a new visit, same day
     async with start_app(settings, clock) as (app, client):
         await client.post("/api/event", json=body, headers=headers)
-        a, b = app.state.services.events.events(site.id)
+        a, b = await app.state.services.events.events(site.id)
         assert a.visitor_id == b.visitor_id
         assert a.visit_id != b.visit_id
 
@@ -121,8 +121,8 @@ async def test_untrusted_peer_cannot_choose_its_identity(tmp_path) -> None:
     clock = FakeClock()
     async with start_app(settings, clock) as (app, client):
         meta = app.state.services.meta
-        site = meta.create_site("example.com", None, clock.now())
-        token, _ = meta.create_token(site.id, clock.now())
+        site = await meta.create_site("example.com", None, clock.now())
+        token, _ = await meta.create_token(site.id, clock.now())
         for forged in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
             await client.post(
                 "/api/event",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Sequence
 
 import pytest
@@ -25,24 +24,24 @@ class GatedStore:
 
     def __init__(self, inner: DuckDBEventStore) -> None:
         self.inner = inner
-        self.gate = threading.Event()
+        self.gate = asyncio.Event()
         self.batches: list[int] = []
         self.fail_next = False
 
-    def append(self, events: Sequence[Event]) -> None:
-        self.gate.wait(10)
+    async def append(self, events: Sequence[Event]) -> None:
+        await asyncio.wait_for(self.gate.wait(), 10)
         if self.fail_next:
             self.fail_next = False
             raise OSError("disk full")
-        self.inner.append(events)
+        await self.inner.append(events)
         self.batches.append(len(events))
 
 
 @pytest.fixture
-def store(tmp_path) -> DuckDBEventStore:
+async def store(tmp_path) -> DuckDBEventStore:
     s = DuckDBEventStore(tmp_path / "events.duckdb")
     yield s
-    s.close()
+    await s.close()
 
 
 async def test_concurrent_requests_share_transactions(store: DuckDBEventStore) -> None:
@@ -56,7 +55,7 @@ async def test_concurrent_requests_share_transactions(store: DuckDBEventStore) -
     assert not first.done()
     gated.gate.set()
     await asyncio.gather(first, *rest)
-    assert store.count() == 101
+    assert await store.count() == 101
     assert gated.batches[0] == 1 and sum(gated.batches) == 101
     assert len(gated.batches) <= 3  # the 100 waiting requests went in (nearly) one commit
     await writer.close()
@@ -66,12 +65,12 @@ async def test_ack_only_after_commit_and_hook_before_ack(store: DuckDBEventStore
     seen_by_hook: list[int] = []
 
     async def on_commit(events: Sequence[Event]) -> None:
-        seen_by_hook.append(store.count())
+        seen_by_hook.append(await store.count())
 
     writer = GroupCommitWriter(store, on_commit=on_commit)
     writer.start()
     await writer.submit([event(1), event(2)])
-    assert store.count() == 2
+    assert await store.count() == 2
     assert seen_by_hook == [2]
     await writer.close()
 
@@ -85,7 +84,7 @@ async def test_store_failure_is_a_503_and_nothing_is_acknowledged(store: DuckDBE
     with pytest.raises(ServiceUnavailable):
         await writer.submit([event(1)])
     await writer.submit([event(2)])  # the writer keeps working afterwards
-    assert [e.visitor_id for e in store.events("s")] == [2]
+    assert [e.visitor_id for e in await store.events("s")] == [2]
     await writer.close()
 
 
@@ -100,7 +99,7 @@ async def test_backpressure_refuses_beyond_the_queue(store: DuckDBEventStore) ->
     assert refused.value.retry_after >= 1
     gated.gate.set()
     await asyncio.gather(*waiting)
-    assert store.count() == 10
+    assert await store.count() == 10
     await writer.close()
 
 
@@ -117,7 +116,7 @@ async def test_close_drains_everything_accepted(store: DuckDBEventStore) -> None
     gated.gate.set()
     await closing
     await asyncio.gather(*pending)
-    assert store.count() == 50
+    assert await store.count() == 50
     assert max(gated.batches) <= 7
 
 

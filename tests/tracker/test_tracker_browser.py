@@ -35,10 +35,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from footfall.storage.duckdb_events import DuckDBEventStore
 from footfall.storage.events import Event
 from tests.conftest import CHROME_UA
-from tests.serverproc import ServerProcess, footfall_cli, footfall_server, free_port
+from tests.serverproc import ServerProcess, footfall_cli, footfall_server, free_port, stored_events
 from tests.tracker.conftest import failed
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -106,11 +105,7 @@ class Footfall:
     def stored_events(self) -> list[Event]:
         """The events in the DuckDB file; only once the server has stopped (it owns the file)."""
         assert self.server.process.poll() is not None, "stop the server before reading its files"
-        store = DuckDBEventStore(self.data_dir / "events.duckdb")
-        try:
-            return store.events(self.site_id)
-        finally:
-            store.close()
+        return stored_events(self.data_dir, self.site_id)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,28 +15,42 @@ from footfall.services import Services
 
 log = logging.getLogger(__name__)
 
+CHECK_TIMEOUT = 3.0
+
+
+async def _state(name: str, check: Callable[[], Awaitable[None]]) -> str:
+    try:
+        await asyncio.wait_for(check(), CHECK_TIMEOUT)
+    except Exception:
+        log.warning("health check failed", extra={"backend": name}, exc_info=True)
+        return "down"
+    return "ok"
+
 
 async def healthz(request: Request) -> Response:
     """GET /healthz — no auth. 200 when every backend answers, else 503 naming the one down.
 
-    Body: `{"status": "ok"|"degraded", "version", "backends": {"metadata", "events",
-    "presence", "writer"}: "ok"|"down", "writer": {…}, "dropped": {reason: count}}`.
+    Body: `{"status": "ok"|"degraded", "version", "mode": "embedded"|"cluster", "backends":
+    {"metadata", "events", "presence", "writer"}: "ok"|"down", "writer": {…},
+    "dropped": {reason: count}}`.
     """
     services: Services = request.app.state.services
-    backends: dict[str, str] = {}
-    for name, check in (("metadata", services.meta.ping), ("events", services.events.ping)):
-        try:
-            await asyncio.to_thread(check)
-            backends[name] = "ok"
-        except Exception:
-            log.warning("health check failed", extra={"backend": name}, exc_info=True)
-            backends[name] = "down"
-    backends["presence"] = "ok"
-    backends["writer"] = "ok" if services.writer.running else "down"
+    metadata, events, presence = await asyncio.gather(
+        _state("metadata", services.meta.ping),
+        _state("events", services.events.ping),
+        _state("presence", services.presence.ping),
+    )
+    backends = {
+        "metadata": metadata,
+        "events": events,
+        "presence": presence,
+        "writer": "ok" if services.writer.running else "down",
+    }
     healthy = all(state == "ok" for state in backends.values())
     body = {
         "status": "ok" if healthy else "degraded",
         "version": __version__,
+        "mode": "cluster" if services.settings.cluster else "embedded",
         "backends": backends,
         "writer": {
             "queuedEvents": services.writer.queued_events,

@@ -46,7 +46,7 @@ async def track(request: Request) -> Response:
     settings = services.settings
     try:
         payload = parse(TrackerHit, await read_limited(request, settings.max_body_bytes))
-        auth = services.meta.site_auth(payload.websiteId)
+        auth = await services.meta.site_auth(payload.websiteId)
         if auth is None:
             raise NotFound(WEBSITE_NOT_FOUND)
         ip = client_ip(
@@ -62,7 +62,7 @@ async def track(request: Request) -> Response:
             user_agent=request.headers.get("user-agent", ""),
             purpose=_purpose(request),
         )
-        result = services.pipeline.process(hit)
+        result = await services.pipeline.process(hit)
         if isinstance(result, DropReason):
             headers = {**_PUBLIC_HEADERS, DROPPED_HEADER: result.value}
             return json_response({"status": "dropped", "reason": result.value}, 202, headers)
@@ -88,15 +88,15 @@ async def import_events(request: Request) -> Response:
     services: Services = request.app.state.services
     settings = services.settings
     try:
-        auth, token_id = authorize_token(services.meta, request.headers.get("authorization"))
+        auth, token_id = await authorize_token(services.meta, request.headers.get("authorization"))
         batch = parse(ServerBatch, await read_limited(request, settings.max_batch_body_bytes))
         now = services.clock.now()
         hits = server_hits(batch, auth.site, now, settings.max_batch_events)
-        services.meta.note_token_used(token_id, now)
+        await services.meta.note_token_used(token_id, now)
         accepted: list[Event] = []
         dropped: Counter[str] = Counter()
         for hit in hits:
-            result = services.pipeline.process(hit)
+            result = await services.pipeline.process(hit)
             if isinstance(result, DropReason):
                 dropped[result.value] += 1
             else:

@@ -19,19 +19,19 @@ async def realtime(request: Request) -> Response:
 
     200 `{"currentVisitors", "websiteId", "timestamp"}`; 400 websiteId missing; 401 header
     missing, malformed token, no token configured, wrong token; 404 unknown website;
-    500 internal error. Not cacheable; CORS-open.
+    500 internal error; 503 a backend (cluster mode) is unreachable. Not cacheable; CORS-open.
     """
     services: Services = request.app.state.services
     website_id = request.query_params.get("websiteId")
     try:
-        auth, token_id = authorize_site(
+        auth, token_id = await authorize_site(
             services.meta, request.headers.get("authorization"), website_id
         )
+        count = await services.presence.count(auth.site.id)
+        now = services.clock.now()
+        await services.meta.note_token_used(token_id, now)
     except ApiError as error:
         return error_response(error, _HEADERS)
-    count = await services.presence.count(auth.site.id)
-    now = services.clock.now()
-    services.meta.note_token_used(token_id, now)
     return json_response(
         {"currentVisitors": count, "websiteId": website_id, "timestamp": iso_millis(now)},
         headers=_HEADERS,

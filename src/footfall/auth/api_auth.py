@@ -27,9 +27,9 @@ INVALID_TOKEN = "Invalid API token"  # noqa: S105 - an error message, not a secr
 
 
 class SiteAuthSource(Protocol):
-    def site_auth(self, site_id: str) -> SiteAuth | None: ...
+    async def site_auth(self, site_id: str) -> SiteAuth | None: ...
 
-    def site_auth_for_token(self, token_hash: str) -> SiteAuth | None: ...
+    async def site_auth_for_token(self, token_hash: str) -> SiteAuth | None: ...
 
 
 def bearer_token(header: str | None) -> str:
@@ -55,14 +55,14 @@ def _matching_token_id(auth: SiteAuth, token: str) -> str | None:
     return found
 
 
-def authorize_site(
+async def authorize_site(
     source: SiteAuthSource, header: str | None, website_id: str | None
 ) -> tuple[SiteAuth, str]:
     """Checks 1 to 6 for a request naming its website; returns the site and the token's id."""
     token = bearer_token(header)
     if not website_id:
         raise BadRequest(WEBSITE_ID_REQUIRED)
-    auth = source.site_auth(website_id)
+    auth = await source.site_auth(website_id)
     if auth is None:
         raise NotFound(WEBSITE_NOT_FOUND)
     if not auth.tokens:
@@ -73,10 +73,10 @@ def authorize_site(
     return auth, token_id
 
 
-def authorize_token(source: SiteAuthSource, header: str | None) -> tuple[SiteAuth, str]:
+async def authorize_token(source: SiteAuthSource, header: str | None) -> tuple[SiteAuth, str]:
     """For requests whose site is the token's own (server-side events): checks 1, 2, 6."""
     token = bearer_token(header)
-    auth = source.site_auth_for_token(tokens.hash_token(token))
+    auth = await source.site_auth_for_token(tokens.hash_token(token))
     if auth is None:
         raise Unauthorized(INVALID_TOKEN)
     token_id = _matching_token_id(auth, token)

@@ -1,24 +1,30 @@
 """`footfall`: serve, migrate, and manage sites and API tokens.
 
-Every command honours `--data-dir` / `FOOTFALL_DATA_DIR`. Site and token commands write to the
-metadata database only, so they work while the server runs and take effect at its next request.
-Commands that print data take `--json`; `tokens create` prints the token alone on its last line.
+Every command honours `--data-dir` / `FOOTFALL_DATA_DIR`, or `FOOTFALL_DATABASE_URL` in cluster
+mode. Site and token commands write to the metadata database only, so they work while servers
+run and take effect at their next request. Commands that print data take `--json`;
+`tokens create` prints the token alone on its last line.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from footfall.clock import iso_millis
 from footfall.config import Settings
-from footfall.errors import NotFoundError
+from footfall.errors import NotFoundError, StoreInUse
 from footfall.storage import migrate as migrations
-from footfall.storage.meta import SqlMetaStore, sqlite_engine
+from footfall.storage.events import EventStore
+from footfall.storage.meta import SqlMetaStore
+from footfall.storage.models import Site, TokenInfo
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 sites_app = typer.Typer(help="Add, list and delete websites.", no_args_is_help=True)
@@ -44,8 +50,26 @@ def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def _meta(data_dir: Path | None) -> SqlMetaStore:
-    return SqlMetaStore.open_sqlite(_settings(data_dir).meta_path)
+T = TypeVar("T")
+
+
+def _with_meta(settings: Settings, action: Callable[[SqlMetaStore], Awaitable[T]]) -> T:
+    """Open the metadata store the settings name, run `action` on it, close it."""
+
+    async def run() -> T:
+        meta = await SqlMetaStore.open(
+            database_url=settings.database_url, sqlite_path=settings.meta_path
+        )
+        try:
+            return await action(meta)
+        finally:
+            await meta.close()
+
+    return asyncio.run(run())
+
+
+def _meta(data_dir: Path | None, action: Callable[[SqlMetaStore], Awaitable[T]]) -> T:
+    return _with_meta(_settings(data_dir), action)
 
 
 def _now() -> float:
@@ -73,8 +97,12 @@ def serve(
         bool,
         typer.Option(help="Create (or reuse) a demo site, print a fresh token and serve /demo."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Worker processes (cluster mode only; embedded: 1)."),
+    ] = 1,
 ) -> None:
-    """Run the server on the embedded tier (SQLite + DuckDB in the data folder)."""
+    """Run the server: embedded tier by default, cluster mode with FOOTFALL_DATABASE_URL."""
     import uvicorn
 
     from footfall import logs
@@ -82,33 +110,53 @@ def serve(
 
     settings = _settings(data_dir, host=host, port=port)
     logs.configure(settings.log_level)
+    if workers > 1 and not settings.cluster:
+        raise _fail(
+            "--workers needs cluster mode (FOOTFALL_DATABASE_URL and FOOTFALL_REDIS_URL): on "
+            "the embedded tier one process owns the data folder's files."
+        )
     if demo:
         settings = settings.model_copy(update={"demo_site_id": _prepare_demo(settings)})
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers > 1:
+        # Worker processes build their own app from the environment: pass the overrides on.
+        os.environ["FOOTFALL_HOST"] = settings.host
+        os.environ["FOOTFALL_PORT"] = str(settings.port)
+        if settings.demo_site_id:
+            os.environ["FOOTFALL_DEMO_SITE_ID"] = settings.demo_site_id
+        uvicorn.run("footfall.app:app_from_environment", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
 
 
 def _prepare_demo(settings: Settings) -> str:
     from footfall.api.assets import snippet
 
-    meta = SqlMetaStore.open_sqlite(settings.meta_path)
-    try:
-        existing = [s for s in meta.find_sites_by_domain("localhost") if s.name == "Demo site"]
-        site = existing[0] if existing else meta.create_site("localhost", "Demo site", _now())
-        token, _ = meta.create_token(site.id, _now(), name="demo")
-    finally:
-        meta.close()
+    async def prepare(meta: SqlMetaStore) -> tuple[Site, str]:
+        existing = [
+            s for s in await meta.find_sites_by_domain("localhost") if s.name == "Demo site"
+        ]
+        site = existing[0] if existing else await meta.create_site("localhost", "Demo site", _now())
+        token, _ = await meta.create_token(site.id, _now(), name="demo")
+        return site, token
+
+    site, token = _with_meta(settings, prepare)
     base = settings.base_url()
+    where = (
+        "in cluster mode"
+        if settings.cluster
+        else f"on the embedded tier (data in {settings.data_dir})"
+    )
     lines = [
         "",
-        f"Footfall is starting on the embedded tier (data in {settings.data_dir}).",
+        f"Footfall is starting {where}.",
         f"  Demo page:   {base}/demo   <- open it: you become a current visitor",
         f"  API docs:    {base}/docs",
         f"  Website id:  {site.id}",
@@ -125,13 +173,70 @@ def _prepare_demo(settings: Settings) -> str:
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Apply metadata migrations (also done automatically on start)."""
+
+    async def run(meta: SqlMetaStore) -> str | None:
+        return await migrations.current_revision(meta.engine)
+
+    revision = _meta(data_dir, run)  # opening the store migrates it
+    typer.echo(f"Metadata schema at revision {revision}")
+
+
+# -- moving data ----------------------------------------------------------------------------
+
+
+async def _open_event_store(settings: Settings) -> EventStore:
+    if settings.database_url:
+        from footfall.storage.postgres_events import PostgresEventStore
+
+        return await PostgresEventStore.open(settings.database_url)
+    from footfall.storage.duckdb_events import DuckDBEventStore
+
+    return DuckDBEventStore(settings.events_path)
+
+
+def _transfer(settings: Settings, action: Callable[[SqlMetaStore, EventStore], Awaitable[T]]) -> T:
+    async def with_events(meta: SqlMetaStore) -> T:
+        events = await _open_event_store(settings)
+        try:
+            return await action(meta, events)
+        finally:
+            await events.close()
+
+    return _with_meta(settings, with_events)
+
+
+@app.command("export")
+def export_command(
+    path: Annotated[Path, typer.Argument(help="File to write (JSON lines)")],
+    data_dir: DataDir = None,
+) -> None:
+    """Write every site, token digest and event to a file (stop an embedded server first)."""
+    from footfall import transfer
+
     settings = _settings(data_dir)
-    engine = sqlite_engine(settings.meta_path)
     try:
-        migrations.upgrade(engine)
-        typer.echo(f"Metadata schema at revision {migrations.current_revision(engine)}")
-    finally:
-        engine.dispose()
+        with path.open("wb") as out:
+            counts = _transfer(settings, lambda m, e: transfer.export_all(m, e, out, _now()))
+    except StoreInUse as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"Exported {counts.sites} sites, {counts.tokens} tokens, {counts.events} events.")
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="A file written by `footfall export`")],
+    data_dir: DataDir = None,
+) -> None:
+    """Load an export into this installation (e.g. cluster mode); existing sites are refused."""
+    from footfall import transfer
+
+    settings = _settings(data_dir)
+    try:
+        with path.open("rb") as source:
+            counts = _transfer(settings, lambda m, e: transfer.import_all(m, e, source))
+    except (ValueError, StoreInUse) as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"Imported {counts.sites} sites, {counts.tokens} tokens, {counts.events} events.")
 
 
 # -- sites ----------------------------------------------------------------------------------
@@ -145,14 +250,10 @@ def sites_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a website; prints its new website id."""
-    meta = _meta(data_dir)
     try:
-        try:
-            site = meta.create_site(domain, name, _now())
-        except ValueError as error:
-            raise _fail(str(error)) from None
-    finally:
-        meta.close()
+        site = _meta(data_dir, lambda meta: meta.create_site(domain, name, _now()))
+    except ValueError as error:
+        raise _fail(str(error)) from None
     if as_json:
         typer.echo(json.dumps({"websiteId": site.id, "domain": site.domain, "name": site.name}))
     else:
@@ -163,11 +264,7 @@ def sites_add(
 @sites_app.command("list")
 def sites_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """List websites."""
-    meta = _meta(data_dir)
-    try:
-        sites = meta.list_sites()
-    finally:
-        meta.close()
+    sites = _meta(data_dir, lambda meta: meta.list_sites())
     if as_json:
         rows = [
             {
@@ -195,13 +292,10 @@ def sites_delete(
     """Delete a website, its tokens and (once the server purges them) its events."""
     if not yes and not typer.confirm(f"Delete site {website_id} and all its data?"):
         raise typer.Exit(1)
-    meta = _meta(data_dir)
     try:
-        meta.delete_site(website_id, _now())
+        _meta(data_dir, lambda meta: meta.delete_site(website_id, _now()))
     except NotFoundError as error:
         raise _fail(str(error)) from None
-    finally:
-        meta.close()
     typer.echo(f"Deleted site {website_id}.")
 
 
@@ -216,13 +310,10 @@ def tokens_create(
     as_json: JsonFlag = False,
 ) -> None:
     """Create an API token; prints it once (the last line of output is the token alone)."""
-    meta = _meta(data_dir)
     try:
-        token, info = meta.create_token(website_id, _now(), name=name)
+        token, info = _meta(data_dir, lambda meta: meta.create_token(website_id, _now(), name))
     except NotFoundError as error:
         raise _fail(str(error)) from None
-    finally:
-        meta.close()
     if as_json:
         typer.echo(
             json.dumps(
@@ -241,13 +332,16 @@ def tokens_list(
     as_json: JsonFlag = False,
 ) -> None:
     """List a website's tokens by prefix, with created and last-used times."""
-    meta = _meta(data_dir)
+
+    async def listing(meta: SqlMetaStore) -> list[TokenInfo]:
+        if await meta.get_site(website_id) is None:
+            raise NotFoundError(f"no site with id {website_id}")
+        return await meta.list_tokens(website_id)
+
     try:
-        if meta.get_site(website_id) is None:
-            raise _fail(f"no site with id {website_id}")
-        infos = meta.list_tokens(website_id)
-    finally:
-        meta.close()
+        infos = _meta(data_dir, listing)
+    except NotFoundError as error:
+        raise _fail(str(error)) from None
     if as_json:
         typer.echo(
             json.dumps(
@@ -281,11 +375,8 @@ def tokens_revoke(
     data_dir: DataDir = None,
 ) -> None:
     """Revoke a token: it stops working at once, also on a running server."""
-    meta = _meta(data_dir)
     try:
-        info = meta.revoke_token(token, _now())
+        info = _meta(data_dir, lambda meta: meta.revoke_token(token, _now()))
     except NotFoundError as error:
         raise _fail(str(error)) from None
-    finally:
-        meta.close()
     typer.echo(f"Revoked token {info.id} ({info.prefix}…) of {info.site_id}.")

@@ -9,14 +9,14 @@ to identify the visitor) happens before: `Hit` only holds well-formed input.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from footfall.ingestion import enrich
 from footfall.ingestion.drops import DropCounter, DropReason
 from footfall.ingestion.visitor import SaltRing, explicit_visitor_id, visitor_hash
-from footfall.ingestion.visits import MemoryVisits
+from footfall.ingestion.visits_base import Visits
 from footfall.storage.events import Event
 from footfall.storage.models import Site
 
@@ -46,13 +46,13 @@ class Hit:
     visit_id: int = 0
 
 
-Step = Callable[[Hit], DropReason | None]
+Step = Callable[[Hit], Awaitable[DropReason | None]]
 
 
 class Pipeline:
     """Runs the steps in order; `process` returns an `Event` or the reason it was dropped."""
 
-    def __init__(self, salts: SaltRing, visits: MemoryVisits, drops: DropCounter) -> None:
+    def __init__(self, salts: SaltRing, visits: Visits, drops: DropCounter) -> None:
         self._salts = salts
         self._visits = visits
         self.drops = drops
@@ -64,9 +64,9 @@ class Pipeline:
             ("visit", self.assign_visit),
         ]
 
-    def process(self, hit: Hit) -> Event | DropReason:
+    async def process(self, hit: Hit) -> Event | DropReason:
         for _name, step in self.steps:
-            reason = step(hit)
+            reason = await step(hit)
             if reason is not None:
                 self.drops.add(reason)
                 return reason
@@ -75,38 +75,38 @@ class Pipeline:
     # -- steps ------------------------------------------------------------------------------
 
     @staticmethod
-    def check_prefetch(hit: Hit) -> DropReason | None:
+    async def check_prefetch(hit: Hit) -> DropReason | None:
         if hit.purpose and any(p in hit.purpose.lower() for p in _PREFETCH_PURPOSES):
             return DropReason.PREFETCH
         return None
 
     @staticmethod
-    def check_hostname(hit: Hit) -> DropReason | None:
+    async def check_hostname(hit: Hit) -> DropReason | None:
         if not enrich.host_belongs(hit.page.hostname, hit.site.domain):
             return DropReason.HOSTNAME_MISMATCH
         return None
 
     @staticmethod
-    def drop_bots(hit: Hit) -> DropReason | None:
+    async def drop_bots(hit: Hit) -> DropReason | None:
         if hit.user_agent is None:
             # A server-side event that names its visitor and no user agent: nothing to judge.
             return None
         hit.software = enrich.software(hit.user_agent)
         return DropReason.BOT if hit.software.is_bot else None
 
-    def identify_visitor(self, hit: Hit) -> DropReason | None:
+    async def identify_visitor(self, hit: Hit) -> DropReason | None:
         if hit.explicit_visitor is not None:
             hit.visitor_id = explicit_visitor_id(hit.site.id, hit.explicit_visitor)
             return None
-        salts = self._salts.for_time(hit.received_at)
+        salts = await self._salts.for_time(hit.received_at)
         ip, ua = hit.ip or "", hit.user_agent or ""
         hit.visitor_id = visitor_hash(salts.current, hit.site.id, ip, ua)
         if salts.previous is not None:
             hit.previous_visitor_id = visitor_hash(salts.previous, hit.site.id, ip, ua)
         return None
 
-    def assign_visit(self, hit: Hit) -> DropReason | None:
-        hit.visitor_id, hit.visit_id = self._visits.assign(
+    async def assign_visit(self, hit: Hit) -> DropReason | None:
+        hit.visitor_id, hit.visit_id = await self._visits.assign(
             hit.site.id, hit.visitor_id, hit.previous_visitor_id, hit.ts, hit.received_at
         )
         return None

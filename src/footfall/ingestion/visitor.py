@@ -15,7 +15,7 @@ from typing import Protocol
 
 
 class SaltSource(Protocol):
-    def salts_for(self, today: str, yesterday: str) -> tuple[bytes, bytes | None]: ...
+    async def salts_for(self, today: str, yesterday: str) -> tuple[bytes, bytes | None]: ...
 
 
 def _to_int64(digest: bytes) -> int:
@@ -56,12 +56,13 @@ class SaltRing:
         self._source = source
         self._cached: DaySalts | None = None
 
-    def for_time(self, ts: float) -> DaySalts:
+    async def for_time(self, ts: float) -> DaySalts:
         day = datetime.fromtimestamp(ts, UTC).date()
         key = day.isoformat()
         cached = self._cached
         if cached is not None and cached.day == key:
             return cached
-        current, previous = self._source.salts_for(key, (day - timedelta(days=1)).isoformat())
+        yesterday = (day - timedelta(days=1)).isoformat()
+        current, previous = await self._source.salts_for(key, yesterday)
         self._cached = DaySalts(day=key, current=current, previous=previous)
         return self._cached

@@ -28,21 +28,49 @@ def new_visit_id() -> int:
     return random.getrandbits(63)
 
 
+class BackfillMemo:
+    """Visits of backfilled events older than the timeout, in a bounded LRU per process.
+
+    Live structures forget such events at once, so an import sent in time order is joined into
+    visits here: (site, visitor) -> (latest ts, visit id).
+    """
+
+    def __init__(self, timeout: float, size: int = BACKFILL_MEMO_SIZE) -> None:
+        self.timeout = timeout
+        self._size = size
+        self._memo: OrderedDict[tuple[str, int], tuple[float, int]] = OrderedDict()
+
+    def assign(self, key: tuple[str, int], ts: float) -> int:
+        """The visit id of a backfilled event at `ts`; records it."""
+        memo = self._memo.pop(key, None)
+        if memo is not None and abs(ts - memo[0]) <= self.timeout:
+            visit_id = memo[1]
+        else:
+            visit_id = new_visit_id()
+        self._memo[key] = (ts, visit_id)
+        if len(self._memo) > self._size:
+            self._memo.popitem(last=False)
+        return visit_id
+
+    def clear(self) -> None:
+        self._memo.clear()
+
+
 class MemoryVisits:
     """Visit assignment for one process (the embedded tier)."""
 
     def __init__(self, timeout: float = 1800.0) -> None:
         self.timeout = timeout
         self._latest: ExpiringLatest[tuple[str, int], int] = ExpiringLatest()
-        self._backfill: OrderedDict[tuple[str, int], tuple[float, int]] = OrderedDict()
+        self._backfill = BackfillMemo(timeout)
 
-    def assign(
+    async def assign(
         self, site_id: str, visitor_id: int, previous_visitor_id: int | None, ts: float, now: float
     ) -> tuple[int, int]:
         """The (visitor id, visit id) an event at `ts` belongs to; records the event."""
         cutoff = now - self.timeout
         if ts <= cutoff:
-            return visitor_id, self._assign_backfill((site_id, visitor_id), ts)
+            return visitor_id, self._backfill.assign((site_id, visitor_id), ts)
         self._latest.expire(cutoff)
         key = (site_id, visitor_id)
         entry = self._latest.get(key)
@@ -61,22 +89,15 @@ class MemoryVisits:
         self._latest.touch(key, ts, visit_id)
         return visitor_id, visit_id
 
-    def _assign_backfill(self, key: tuple[str, int], ts: float) -> int:
-        memo = self._backfill.pop(key, None)
-        if memo is not None and abs(ts - memo[0]) <= self.timeout:
-            visit_id = memo[1]
-        else:
-            visit_id = new_visit_id()
-        self._backfill[key] = (ts, visit_id)
-        if len(self._backfill) > BACKFILL_MEMO_SIZE:
-            self._backfill.popitem(last=False)
-        return visit_id
-
-    def rebuild(self, recent: Iterable[RecentVisit]) -> None:
+    async def rebuild(self, recent: Iterable[RecentVisit]) -> None:
         """Replace state with the visits the event store remembers."""
         self._latest.clear()
         for visit in sorted(recent, key=lambda v: v.last_ts):
             self._latest.touch((visit.site_id, visit.visitor_id), visit.last_ts, visit.visit_id)
+
+    async def close(self) -> None:
+        self._latest.clear()
+        self._backfill.clear()
 
     def __len__(self) -> int:
         return len(self._latest)

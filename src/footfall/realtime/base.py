@@ -19,6 +19,8 @@ Touch = tuple[str, int, float]
 
 
 class Presence(Protocol):
+    """Live presence per site. Backend outages raise `footfall.errors.BackendUnavailable`."""
+
     window: float
 
     async def touch_many(self, touches: Sequence[Touch]) -> None:
@@ -30,7 +32,13 @@ class Presence(Protocol):
         ...
 
     async def rebuild(self, touches: Iterable[Touch]) -> None:
-        """Replace all state with these pageviews (at start-up, from the event store)."""
+        """Load pageviews read from the event store (at start-up, or after the presence
+        backend lost its data). A private backend replaces its state; a shared one merges,
+        keeping the newest timestamp per visitor, since other instances are live."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise `BackendUnavailable` if the presence backend cannot be reached."""
         ...
 
     async def sweep(self) -> None:

@@ -57,5 +57,8 @@ class MemoryPresence:
             if not visitors:
                 del self._sites[site_id]
 
+    async def ping(self) -> None:
+        """Memory is always reachable."""
+
     async def close(self) -> None:
         self._sites.clear()

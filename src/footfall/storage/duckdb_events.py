@@ -4,16 +4,21 @@ DuckDB is columnar, so the dashboard's aggregations over millions of rows stay f
 go in through DuckDB's Appender: one `flush` is one committed transaction, and appending rows
 beats `executemany` by two orders of magnitude (see docs/architecture.md). One process owns the
 file; the CLI never opens it while the server runs.
+
+DuckDB's Python API blocks, so every call runs on one dedicated thread: the event loop never
+waits on it, and calls on the connection are serialised without further locking.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -61,6 +66,13 @@ def _to_unix(value: datetime) -> float:
     return (value - _EPOCH).total_seconds()
 
 
+def _event(row: tuple[Any, ...]) -> Event:
+    values = dict(zip(COLUMNS, row, strict=True))
+    values["ts"] = _to_unix(values["ts"])
+    values["props"] = json.loads(values["props"]) if values["props"] else {}
+    return Event(**values)
+
+
 def _row(event: Event) -> tuple[Any, ...]:
     return (
         _to_datetime(event.ts),
@@ -88,8 +100,13 @@ def _row(event: Event) -> tuple[Any, ...]:
     )
 
 
+T = TypeVar("T")
+
+
 class DuckDBEventStore:
     """Events in a DuckDB database file (or `:memory:`)."""
+
+    name = "events"
 
     def __init__(self, path: Path | str) -> None:
         if isinstance(path, Path):
@@ -104,14 +121,18 @@ class DuckDBEventStore:
                 "`footfall serve` running on this data folder? The embedded tier allows one "
                 "server per data folder; run several instances in cluster mode."
             ) from None
-        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="footfall-duckdb")
+        self._closed = False
         self._migrate()
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 
     def _run(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Execute and fetch every row. DuckDB refuses other work on a connection (such as an
         appender flush) while a result is not fully fetched, so no result is left open."""
-        with self._lock:
-            rows: list[tuple[Any, ...]] = self._con.execute(sql, params).fetchall()
+        rows: list[tuple[Any, ...]] = self._con.execute(sql, params).fetchall()
         return rows
 
     def _migrate(self) -> None:
@@ -124,15 +145,16 @@ class DuckDBEventStore:
                 self._run("INSERT INTO schema_version VALUES (?)", [version])
                 self._run("COMMIT")
 
-    def append(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        with self._lock:
-            appender = self._con.appender("events")
-            appender.append_rows([_row(e) for e in events])
-            appender.flush()
+    async def append(self, events: Sequence[Event]) -> None:
+        if events:
+            await self._call(self._append, [_row(e) for e in events])
 
-    def recent_visits(self, since: float) -> Iterator[RecentVisit]:
+    def _append(self, rows: list[tuple[Any, ...]]) -> None:
+        appender = self._con.appender("events")
+        appender.append_rows(rows)
+        appender.flush()
+
+    async def recent_visits(self, since: float) -> list[RecentVisit]:
         query = """
             /* duckdb_events.recent_visits */
             SELECT site_id, visitor_id, arg_max(visit_id, ts) AS visit_id, max(ts) AS last_ts,
@@ -140,46 +162,65 @@ class DuckDBEventStore:
             FROM events WHERE ts >= ?
             GROUP BY site_id, visitor_id
         """
-        rows = self._run(query, [PAGEVIEW, _to_datetime(since)])
-        for site_id, visitor_id, visit_id, last_ts, last_pv in rows:
-            yield RecentVisit(
+        rows = await self._call(self._run, query, [PAGEVIEW, _to_datetime(since)])
+        return [
+            RecentVisit(
                 site_id=site_id,
                 visitor_id=visitor_id,
                 visit_id=visit_id,
                 last_ts=_to_unix(last_ts),
                 last_pageview_ts=_to_unix(last_pv) if last_pv is not None else None,
             )
+            for site_id, visitor_id, visit_id, last_ts, last_pv in rows
+        ]
 
-    def count(self, site_id: str | None = None) -> int:
+    async def count(self, site_id: str | None = None) -> int:
         if site_id is None:
-            rows = self._run("SELECT count(*) FROM events")
+            rows = await self._call(self._run, "SELECT count(*) FROM events")
         else:
-            rows = self._run("SELECT count(*) FROM events WHERE site_id = ?", [site_id])
+            rows = await self._call(
+                self._run, "SELECT count(*) FROM events WHERE site_id = ?", [site_id]
+            )
         return int(rows[0][0])
 
-    def events(self, site_id: str, limit: int = 1000) -> list[Event]:
+    async def events(self, site_id: str, limit: int = 1000) -> list[Event]:
         columns = ", ".join(COLUMNS)
-        rows = self._run(
+        rows = await self._call(
+            self._run,
             f"SELECT {columns} FROM events WHERE site_id = ? ORDER BY ts LIMIT ?",  # noqa: S608
             [site_id, limit],
         )
-        result = []
-        for row in rows:
-            values = dict(zip(COLUMNS, row, strict=True))
-            values["ts"] = _to_unix(values["ts"])
-            values["props"] = json.loads(values["props"]) if values["props"] else {}
-            result.append(Event(**values))
-        return result
+        return [_event(row) for row in rows]
 
-    def purge_sites(self, site_ids: Sequence[str]) -> int:
+    async def export_batches(self, batch_size: int = 10_000) -> AsyncIterator[list[Event]]:
+        # A cursor of its own, so the half-read result never blocks the main connection.
+        cursor = await self._call(self._con.cursor)
+        columns = ", ".join(COLUMNS)
+        try:
+            await self._call(
+                cursor.execute,
+                f"/* duckdb_events.export_batches */ SELECT {columns} FROM events ORDER BY ts",  # noqa: S608
+            )
+            while rows := await self._call(cursor.fetchmany, batch_size):
+                yield [_event(row) for row in rows]
+        finally:
+            await self._call(cursor.close)
+
+    async def purge_sites(self, site_ids: Sequence[str]) -> int:
         if not site_ids:
             return 0
-        rows = self._run("DELETE FROM events WHERE site_id IN (SELECT unnest(?))", [list(site_ids)])
+        rows = await self._call(
+            self._run, "DELETE FROM events WHERE site_id IN (SELECT unnest(?))", [list(site_ids)]
+        )
         return int(rows[0][0])
 
-    def ping(self) -> None:
-        self._run("SELECT 1")
+    async def ping(self) -> None:
+        await self._call(self._run, "SELECT 1")
 
-    def close(self) -> None:
-        with self._lock:
-            self._con.close()
+    async def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._call(self._con.close)
+        self._executor.shutdown(wait=True)

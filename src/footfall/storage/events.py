@@ -8,7 +8,7 @@ queries presence and visits need to rebuild after a restart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -85,30 +85,41 @@ class RecentVisit:
 
 
 class EventStore(Protocol):
-    """Append-only event storage. Methods are blocking; the writer calls them off the loop."""
+    """Append-only event storage, one implementation per backend (DuckDB, PostgreSQL).
 
-    def append(self, events: Sequence[Event]) -> None:
+    Every method is a coroutine; blocking drivers run on a thread of their own inside the
+    implementation. Backend outages raise `footfall.errors.BackendUnavailable`.
+    """
+
+    name: str
+    """The backend's name in `/healthz` ("events")."""
+
+    async def append(self, events: Sequence[Event]) -> None:
         """Store all `events` in one transaction; return only once it is committed."""
         ...
 
-    def recent_visits(self, since: float) -> Iterator[RecentVisit]:
+    async def recent_visits(self, since: float) -> list[RecentVisit]:
         """Each visitor's latest visit among events at or after `since`, per site."""
         ...
 
-    def count(self, site_id: str | None = None) -> int:
+    async def count(self, site_id: str | None = None) -> int:
         """Number of stored events (of one site, or all)."""
         ...
 
-    def events(self, site_id: str, limit: int = 1000) -> list[Event]:
+    async def events(self, site_id: str, limit: int = 1000) -> list[Event]:
         """The site's events, oldest first (for export and tests)."""
         ...
 
-    def purge_sites(self, site_ids: Sequence[str]) -> int:
+    def export_batches(self, batch_size: int = 10_000) -> AsyncIterator[list[Event]]:
+        """Every event, oldest first, in batches (streamed: never all in memory)."""
+        ...
+
+    async def purge_sites(self, site_ids: Sequence[str]) -> int:
         """Delete every event of these sites; returns how many were deleted."""
         ...
 
-    def ping(self) -> None:
-        """Raise if the store cannot answer a trivial query."""
+    async def ping(self) -> None:
+        """Raise `BackendUnavailable` if the store cannot answer a trivial query."""
         ...
 
-    def close(self) -> None: ...
+    async def close(self) -> None: ...

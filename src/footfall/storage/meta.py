@@ -1,39 +1,65 @@
-"""`MetaStore`: sites, API tokens and daily salts in SQL (SQLAlchemy Core).
+"""`SqlMetaStore`: sites, API tokens and daily salts in SQL (SQLAlchemy Core, async).
 
-The embedded tier keeps them in SQLite (`data_dir/meta.sqlite3`, WAL mode) so CLI commands can
-change them while the server runs. The server caches what the hot paths read (a site with the
-digests of its active tokens) and drops that cache whenever the database changed: SQLite's
-`PRAGMA data_version` moves on every commit made by any other connection, including other
-processes, so a site or token created or revoked from the CLI takes effect on the very next
-request, and the check costs a few microseconds.
+One class serves both tiers: SQLite (`data_dir/meta.sqlite3`, WAL mode, aiosqlite) on the
+embedded tier and PostgreSQL (asyncpg, pooled) in cluster mode. CLI commands and every server
+instance may change the data at any time, so the server caches what the hot paths read (a site
+with the digests of its active tokens) and drops that cache as soon as the data changed:
 
-This module knows nothing of HTTP; it raises `NotFoundError` for unknown ids.
+- SQLite: `PRAGMA data_version` moves on every commit made by any other connection, including
+  other processes; reading it costs a few microseconds.
+- PostgreSQL: statement-level triggers bump the single row of `meta_version` on every change
+  to sites or to tokens' validity; one indexed read per check.
+
+Either way a site or token created, revoked or deleted anywhere applies to the very next
+request on every instance. Unreachable databases raise `BackendUnavailable("metadata")`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from footfall.auth import tokens
-from footfall.errors import NotFoundError
+from footfall.errors import BackendUnavailable, NotFoundError
 from footfall.storage import migrate
 from footfall.storage.models import Site, SiteAuth, TokenInfo
-from footfall.storage.schema import api_tokens, salts, sites
+from footfall.storage.schema import api_tokens, meta_version, salts, sites
 
 # Bound the hot-path cache so a flood of random website ids cannot grow memory without limit.
 _CACHE_LIMIT = 100_000
 # Write `last_used_at` at most this often per token: a write per request would turn every
 # realtime poll into a database commit.
 _LAST_USED_RESOLUTION = 60.0
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _unavailable(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Turn a lost database connection into `BackendUnavailable("metadata")` (a 503)."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError) as error:
+            raise BackendUnavailable("metadata") from error
+        except sa.exc.DBAPIError as error:
+            if error.connection_invalidated:
+                raise BackendUnavailable("metadata") from error
+            raise
+
+    return wrapper
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,13 +71,69 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def sqlite_engine(path: Path) -> Engine:
-    """An engine on the SQLite file at `path` with WAL, a busy timeout and foreign keys."""
+def async_url(url: str) -> str:
+    """`postgresql://…` -> `postgresql+asyncpg://…` (other URLs unchanged)."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain) :]
+    return url
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine: SQLite files get WAL and a busy timeout, PostgreSQL a checked pool."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url)
+        sa.event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        async_url(url),
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,  # a restarted PostgreSQL costs one failed request, not a restart
+        pool_timeout=5,
+        connect_args={"timeout": 5, "command_timeout": 10},
+    )
+
+
+def sqlite_url(path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Pool connections may be used from worker threads (one user at a time).
-    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
-    sa.event.listen(engine, "connect", _set_sqlite_pragmas)
-    return engine
+    return f"sqlite+aiosqlite:///{path}"
+
+
+class _ChangeWatch(Protocol):
+    async def version(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class _SqliteWatch:
+    """A private sqlite3 connection whose `data_version` reveals commits by anyone else."""
+
+    def __init__(self, path: Path) -> None:
+        self._con = sqlite3.connect(path, check_same_thread=False)
+
+    async def version(self) -> int:
+        return int(self._con.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class _TableWatch:
+    """The `meta_version` row that PostgreSQL triggers bump on every relevant change."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def version(self) -> int:
+        async with self._engine.connect() as conn:
+            value = await conn.scalar(
+                sa.select(meta_version.c.version).where(meta_version.c.id == 1)
+            )
+        return int(value or 0)
+
+    def close(self) -> None:
+        pass
 
 
 def _site(row: Any) -> Site:
@@ -83,49 +165,55 @@ def normalise_domain(domain: str) -> str:
 
 
 class SqlMetaStore:
-    """Sites, tokens and salts in a SQL database; the SQLite flavour of the embedded tier."""
+    """Sites, tokens and salts in SQLite (embedded) or PostgreSQL (cluster)."""
 
-    def __init__(self, engine: Engine, *, sqlite_path: Path | None = None) -> None:
+    name = "metadata"
+
+    def __init__(self, engine: AsyncEngine, watch: _ChangeWatch) -> None:
         self.engine = engine
+        self._watch = watch
         self._auth_cache: dict[str, SiteAuth | None] = {}
         self._token_site_cache: dict[str, str | None] = {}
         self._last_used_written: dict[str, float] = {}
-        # A private connection whose data_version reveals commits by anyone else.
-        self._watch: sqlite3.Connection | None = (
-            sqlite3.connect(sqlite_path, check_same_thread=False) if sqlite_path else None
-        )
-        self._seen_version = self._data_version()
+        self._seen_version: int | None = None
 
     @classmethod
-    def open_sqlite(cls, path: Path, *, run_migrations: bool = True) -> SqlMetaStore:
-        """Open (and by default migrate) the embedded metadata database."""
-        engine = sqlite_engine(path)
+    async def open(
+        cls, *, database_url: str | None, sqlite_path: Path, run_migrations: bool = True
+    ) -> SqlMetaStore:
+        """Open (and by default migrate) PostgreSQL at `database_url`, else the SQLite file."""
+        if database_url:
+            engine = create_engine(database_url)
+            watch: _ChangeWatch = _TableWatch(engine)
+        else:
+            engine = create_engine(sqlite_url(sqlite_path))
+            watch = _SqliteWatch(sqlite_path)
+        store = cls(engine, watch)
         if run_migrations:
-            migrate.upgrade(engine)
-        return cls(engine, sqlite_path=path)
+            await store.migrate()
+        return store
 
-    def close(self) -> None:
-        if self._watch is not None:
-            self._watch.close()
-        self.engine.dispose()
+    @_unavailable
+    async def migrate(self) -> None:
+        await migrate.upgrade(self.engine)
+
+    async def close(self) -> None:
+        self._watch.close()
+        await self.engine.dispose()
 
     # -- change detection -------------------------------------------------------------------
 
-    def _data_version(self) -> int:
-        if self._watch is None:
-            return 0
-        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+    @_unavailable
+    async def ping(self) -> None:
+        """Raise `BackendUnavailable` if the database cannot answer a trivial query."""
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
 
-    def _refresh_if_changed(self) -> None:
-        version = self._data_version()
+    async def _refresh_if_changed(self) -> None:
+        version = await self._watch.version()
         if version != self._seen_version:
             self._seen_version = version
             self.invalidate()
-
-    def ping(self) -> None:
-        """Raise if the database cannot answer a trivial query."""
-        with self.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
 
     def invalidate(self) -> None:
         """Forget every cached lookup (after a change made through this process)."""
@@ -134,11 +222,12 @@ class SqlMetaStore:
 
     # -- sites ------------------------------------------------------------------------------
 
-    def create_site(self, domain: str, name: str | None, now: float) -> Site:
+    @_unavailable
+    async def create_site(self, domain: str, name: str | None, now: float) -> Site:
         host = normalise_domain(domain)
         site = Site(id=str(uuid.uuid4()), domain=host, name=name or host, created_at=now)
-        with self.engine.begin() as conn:
-            conn.execute(
+        async with self.engine.begin() as conn:
+            await conn.execute(
                 sites.insert().values(
                     id=site.id, domain=site.domain, name=site.name, created_at=now
                 )
@@ -146,119 +235,133 @@ class SqlMetaStore:
         self.invalidate()
         return site
 
-    def list_sites(self) -> list[Site]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
+    @_unavailable
+    async def list_sites(self) -> list[Site]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
                 sites.select().where(sites.c.deleted_at.is_(None)).order_by(sites.c.created_at)
             )
             return [_site(row) for row in rows]
 
-    def get_site(self, site_id: str) -> Site | None:
-        auth = self.site_auth(site_id)
+    async def get_site(self, site_id: str) -> Site | None:
+        auth = await self.site_auth(site_id)
         return auth.site if auth else None
 
-    def find_sites_by_domain(self, domain: str) -> list[Site]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
+    @_unavailable
+    async def find_sites_by_domain(self, domain: str) -> list[Site]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
                 sites.select().where(
                     sites.c.domain == normalise_domain(domain), sites.c.deleted_at.is_(None)
                 )
             )
             return [_site(row) for row in rows]
 
-    def delete_site(self, site_id: str, now: float) -> None:
+    @_unavailable
+    async def delete_site(self, site_id: str, now: float) -> None:
         """Mark a site deleted: it stops answering at once; its events are purged later."""
-        with self.engine.begin() as conn:
-            result = conn.execute(
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
                 sites.update()
                 .where(sites.c.id == site_id, sites.c.deleted_at.is_(None))
                 .values(deleted_at=now)
             )
             if result.rowcount == 0:
                 raise NotFoundError(f"no site with id {site_id}")
-            conn.execute(
+            await conn.execute(
                 api_tokens.update()
                 .where(api_tokens.c.site_id == site_id, api_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
         self.invalidate()
 
-    def deleted_site_ids(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return list(conn.scalars(sa.select(sites.c.id).where(sites.c.deleted_at.isnot(None))))
+    @_unavailable
+    async def deleted_site_ids(self) -> list[str]:
+        async with self.engine.connect() as conn:
+            result = await conn.scalars(sa.select(sites.c.id).where(sites.c.deleted_at.isnot(None)))
+            return list(result)
 
-    def forget_sites(self, site_ids: Iterable[str]) -> None:
+    @_unavailable
+    async def forget_sites(self, site_ids: Iterable[str]) -> None:
         """Remove deleted sites' rows for good (once their events are purged)."""
         ids = list(site_ids)
         if not ids:
             return
-        with self.engine.begin() as conn:
-            conn.execute(api_tokens.delete().where(api_tokens.c.site_id.in_(ids)))
-            conn.execute(sites.delete().where(sites.c.id.in_(ids), sites.c.deleted_at.isnot(None)))
+        async with self.engine.begin() as conn:
+            await conn.execute(api_tokens.delete().where(api_tokens.c.site_id.in_(ids)))
+            await conn.execute(
+                sites.delete().where(sites.c.id.in_(ids), sites.c.deleted_at.isnot(None))
+            )
         self.invalidate()
 
     # -- hot path ---------------------------------------------------------------------------
 
-    def site_auth(self, site_id: str) -> SiteAuth | None:
-        """The site and its active token digests, or None; cached until the database changes."""
-        self._refresh_if_changed()
+    @_unavailable
+    async def site_auth(self, site_id: str) -> SiteAuth | None:
+        """The site and its active token digests, or None; cached until the data changes."""
+        await self._refresh_if_changed()
         try:
             return self._auth_cache[site_id]
         except KeyError:
             pass
-        auth = self._load_site_auth(site_id)
+        auth = await self._load_site_auth(site_id)
         if len(self._auth_cache) >= _CACHE_LIMIT:
             self._auth_cache.clear()
         self._auth_cache[site_id] = auth
         return auth
 
-    def site_auth_for_token(self, token_hash: str) -> SiteAuth | None:
+    @_unavailable
+    async def site_auth_for_token(self, token_hash: str) -> SiteAuth | None:
         """The site an active token (by digest) belongs to, with its tokens; cached."""
-        self._refresh_if_changed()
+        await self._refresh_if_changed()
         if token_hash in self._token_site_cache:
             site_id = self._token_site_cache[token_hash]
         else:
-            with self.engine.connect() as conn:
-                site_id = conn.execute(
+            async with self.engine.connect() as conn:
+                site_id = await conn.scalar(
                     sa.select(api_tokens.c.site_id).where(
                         api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None)
                     )
-                ).scalar()
+                )
             if len(self._token_site_cache) >= _CACHE_LIMIT:
                 self._token_site_cache.clear()
             self._token_site_cache[token_hash] = site_id
-        return self.site_auth(site_id) if site_id is not None else None
+        return await self.site_auth(site_id) if site_id is not None else None
 
-    def _load_site_auth(self, site_id: str) -> SiteAuth | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sites.select().where(sites.c.id == site_id, sites.c.deleted_at.is_(None))
+    async def _load_site_auth(self, site_id: str) -> SiteAuth | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sites.select().where(sites.c.id == site_id, sites.c.deleted_at.is_(None))
+                )
             ).first()
             if row is None:
                 return None
-            token_rows = conn.execute(
+            token_rows = await conn.execute(
                 sa.select(api_tokens.c.id, api_tokens.c.token_hash).where(
                     api_tokens.c.site_id == site_id, api_tokens.c.revoked_at.is_(None)
                 )
             )
             return SiteAuth(site=_site(row), tokens=tuple((r.token_hash, r.id) for r in token_rows))
 
-    def note_token_used(self, token_id: str, now: float) -> None:
-        """Record that a token was used (at most once a minute per token)."""
+    @_unavailable
+    async def note_token_used(self, token_id: str, now: float) -> None:
+        """Record that a token was used (at most once a minute per token and process)."""
         last = self._last_used_written.get(token_id)
         if last is not None and now - last < _LAST_USED_RESOLUTION:
             return
         self._last_used_written[token_id] = now
-        with self.engine.begin() as conn:
-            conn.execute(
+        async with self.engine.begin() as conn:
+            await conn.execute(
                 api_tokens.update().where(api_tokens.c.id == token_id).values(last_used_at=now)
             )
 
     # -- tokens -----------------------------------------------------------------------------
 
-    def create_token(self, site_id: str, now: float, name: str = "") -> tuple[str, TokenInfo]:
+    @_unavailable
+    async def create_token(self, site_id: str, now: float, name: str = "") -> tuple[str, TokenInfo]:
         """A new token for the site: returns the secret (shown once) and its public record."""
-        if self.get_site(site_id) is None:
+        if await self.get_site(site_id) is None:
             raise NotFoundError(f"no site with id {site_id}")
         secret = tokens.generate_token()
         info = TokenInfo(
@@ -270,8 +373,8 @@ class SqlMetaStore:
             last_used_at=None,
             revoked_at=None,
         )
-        with self.engine.begin() as conn:
-            conn.execute(
+        async with self.engine.begin() as conn:
+            await conn.execute(
                 api_tokens.insert().values(
                     id=info.id,
                     site_id=site_id,
@@ -284,61 +387,106 @@ class SqlMetaStore:
         self.invalidate()
         return secret, info
 
-    def list_tokens(self, site_id: str) -> list[TokenInfo]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
+    @_unavailable
+    async def list_tokens(self, site_id: str) -> list[TokenInfo]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
                 api_tokens.select()
                 .where(api_tokens.c.site_id == site_id)
                 .order_by(api_tokens.c.created_at)
             )
             return [_token(row) for row in rows]
 
-    def revoke_token(self, token_ref: str, now: float) -> TokenInfo:
+    @_unavailable
+    async def revoke_token(self, token_ref: str, now: float) -> TokenInfo:
         """Revoke by token id, display prefix or the full secret; returns the revoked token."""
         ref = token_ref.strip()
         condition = sa.or_(api_tokens.c.id == ref, api_tokens.c.prefix == ref)
         if tokens.is_well_formed(ref):
             condition = api_tokens.c.token_hash == tokens.hash_token(ref)
-        with self.engine.begin() as conn:
-            rows = conn.execute(
-                api_tokens.select().where(condition, api_tokens.c.revoked_at.is_(None))
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    api_tokens.select().where(condition, api_tokens.c.revoked_at.is_(None))
+                )
             ).all()
             if not rows:
                 # Never echo what may be a (mistyped) secret: only its display prefix.
-                secret_like = ref.startswith(tokens.PREFIX) and len(ref) > len(
-                    tokens.display_prefix(ref)
-                )
-                shown = tokens.display_prefix(ref) + "…" if secret_like else ref
+                prefix = tokens.display_prefix(ref)
+                secret_like = ref.startswith(tokens.PREFIX) and len(ref) > len(prefix)
+                shown = prefix + "…" if secret_like else ref
                 raise NotFoundError(f"no active token matches {shown}")
             if len(rows) > 1:
                 raise NotFoundError(f"{ref} matches several tokens; give the token id")
-            conn.execute(
+            await conn.execute(
                 api_tokens.update().where(api_tokens.c.id == rows[0].id).values(revoked_at=now)
             )
         self.invalidate()
         return dataclasses.replace(_token(rows[0]), revoked_at=now)
 
+    # -- moving installations ---------------------------------------------------------------
+
+    @_unavailable
+    async def export_sites(self) -> list[tuple[Site, list[tuple[TokenInfo, str]]]]:
+        """Every live site with its tokens and their digests (for `footfall export`)."""
+        result = []
+        async with self.engine.connect() as conn:
+            for site in await self.list_sites():
+                rows = await conn.execute(
+                    api_tokens.select()
+                    .where(api_tokens.c.site_id == site.id)
+                    .order_by(api_tokens.c.created_at)
+                )
+                result.append((site, [(_token(row), row.token_hash) for row in rows]))
+        return result
+
+    @_unavailable
+    async def import_site(self, site: Site, site_tokens: list[tuple[TokenInfo, str]]) -> None:
+        """Insert a site and its tokens as exported (same ids, same digests)."""
+        async with self.engine.begin() as conn:
+            existing = await conn.scalar(sa.select(sites.c.id).where(sites.c.id == site.id))
+            if existing is not None:
+                raise ValueError(f"site {site.id} already exists here; import into a new one")
+            await conn.execute(
+                sites.insert().values(
+                    id=site.id, domain=site.domain, name=site.name, created_at=site.created_at
+                )
+            )
+            for info, digest in site_tokens:
+                await conn.execute(
+                    api_tokens.insert().values(
+                        id=info.id,
+                        site_id=site.id,
+                        token_hash=digest,
+                        prefix=info.prefix,
+                        name=info.name,
+                        created_at=info.created_at,
+                        last_used_at=info.last_used_at,
+                        revoked_at=info.revoked_at,
+                    )
+                )
+        self.invalidate()
+
     # -- salts ------------------------------------------------------------------------------
 
-    def salts_for(self, today: str, yesterday: str) -> tuple[bytes, bytes | None]:
+    @_unavailable
+    async def salts_for(self, today: str, yesterday: str) -> tuple[bytes, bytes | None]:
         """Today's salt (created on first use, the same for every process) and yesterday's.
 
         Salts older than yesterday are deleted: once gone, visitor ids of those days can never
         be recomputed from an IP address and user agent.
         """
-        with self.engine.begin() as conn:
-            existing = conn.execute(sa.select(salts.c.salt).where(salts.c.day == today)).scalar()
-            if existing is None:
-                # INSERT-or-ignore so two processes racing at midnight agree on one salt.
-                insert = sa.insert(salts).values(
-                    day=today, salt=secrets.token_bytes(32), created_at=0.0
-                )
-                conn.execute(insert.prefix_with("OR IGNORE", dialect="sqlite"))
-                existing = conn.execute(
-                    sa.select(salts.c.salt).where(salts.c.day == today)
-                ).scalar_one()
-            previous = conn.execute(
-                sa.select(salts.c.salt).where(salts.c.day == yesterday)
-            ).scalar()
-            conn.execute(salts.delete().where(salts.c.day < yesterday))
-        return bytes(existing), (bytes(previous) if previous is not None else None)
+        async with self.engine.begin() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            # Insert-or-ignore so processes racing at midnight agree on one salt.
+            await conn.execute(
+                dialect.insert(salts)
+                .values(day=today, salt=secrets.token_bytes(32), created_at=0.0)
+                .on_conflict_do_nothing(index_elements=["day"])
+            )
+            current = await conn.scalar(sa.select(salts.c.salt).where(salts.c.day == today))
+            previous = await conn.scalar(sa.select(salts.c.salt).where(salts.c.day == yesterday))
+            await conn.execute(salts.delete().where(salts.c.day < yesterday))
+        if current is None:  # impossible after the insert-or-ignore, unless the row vanished
+            raise RuntimeError(f"salt for {today} missing")
+        return bytes(current), (bytes(previous) if previous is not None else None)

@@ -13,16 +13,12 @@ metadata = sa.MetaData()
 sites = sa.Table(
     "sites",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True, comment="website id: uuid4, 122 random bits"),
+    sa.Column("id", sa.String(64), primary_key=True),  # website id: uuid4, 122 random bits
     sa.Column("domain", sa.String(253), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column(
-        "deleted_at",
-        sa.Float,
-        nullable=True,
-        comment="set by `sites delete`; the server purges the site's events, then the row",
-    ),
+    # Set by `sites delete`; the server purges the site's events, then the row.
+    sa.Column("deleted_at", sa.Float, nullable=True),
 )
 
 api_tokens = sa.Table(
@@ -44,7 +40,15 @@ api_tokens = sa.Table(
 salts = sa.Table(
     "salts",
     metadata,
-    sa.Column("day", sa.String(10), primary_key=True, comment="UTC day, YYYY-MM-DD"),
+    sa.Column("day", sa.String(10), primary_key=True),  # UTC day, YYYY-MM-DD
     sa.Column("salt", sa.LargeBinary(32), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+)
+
+meta_version = sa.Table(
+    "meta_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    # Bumped by PostgreSQL triggers on every change to sites or token validity.
+    sa.Column("version", sa.BigInteger, nullable=False),
 )

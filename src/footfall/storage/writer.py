@@ -2,7 +2,7 @@
 
 Requests hand their events to `submit` and wait. One background task takes everything queued
 (up to `max_batch` events, never splitting one request's events), appends it to the event store
-in a single transaction on a dedicated thread, runs the `on_commit` hook (presence), and only
+in a single transaction, runs the `on_commit` hook (presence), and only
 then resolves the waiting requests. While one commit runs, the next batch gathers by itself,
 so batches grow with load without a fixed delay; `max_delay` can add one.
 
@@ -17,7 +17,6 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from footfall.errors import ServiceUnavailable
 from footfall.storage.events import Event, EventStore
@@ -49,7 +48,6 @@ class GroupCommitWriter:
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="footfall-writer")
         self.committed_batches = 0
         self.committed_events = 0
 
@@ -81,12 +79,11 @@ class GroupCommitWriter:
         await future
 
     async def close(self) -> None:
-        """Stop taking events, commit everything queued, stop the task and its thread."""
+        """Stop taking events, commit everything queued, stop the task."""
         self._closing = True
         self._wakeup.set()
         if self._task is not None:
             await self._task
-        self._executor.shutdown(wait=True)
 
     def _take_batch(self) -> list[tuple[Sequence[Event], asyncio.Future[None]]]:
         batch = [self._queue.popleft()]
@@ -98,7 +95,6 @@ class GroupCommitWriter:
         return batch
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
@@ -108,7 +104,7 @@ class GroupCommitWriter:
                 batch = self._take_batch()
                 events = [event for item, _ in batch for event in item]
                 try:
-                    await loop.run_in_executor(self._executor, self._store.append, events)
+                    await self._store.append(events)
                 except Exception:
                     log.exception("event batch could not be stored", extra={"events": len(events)})
                     error = ServiceUnavailable(

@@ -1,0 +1,541 @@
+"""`PostgresEventStore`: the cluster tier's event store, one table in PostgreSQL (asyncpg, pooled).
+
+Schema. The store owns its schema, versioned in a `footfall_events_schema` table of its own (like
+the DuckDB store; the metadata database's Alembic history stays independent of it, and the events
+may live in another database than the metadata). Every instance migrates at open under an
+advisory lock, so instances starting together are safe.
+
+`events` is range-partitioned by `ts`, one partition per calendar month (UTC) plus a DEFAULT
+partition, so an event of any date is accepted: backfilled history years old lands in the
+default partition, and so does an event of a month nobody created a partition for. Two indexes
+are declared on the parent, so every partition gets them: BRIN on `ts` (tiny, good for the
+append-ordered time-range scans of the stats queries) and btree on `(site_id, ts)` (one site,
+one range).
+
+Partitions. `ensure_partitions(now)` creates the partitions of the current month and of the
+next `months_ahead` months, never of past months (their rows stay in the default partition).
+Each partition is created as a plain table and ATTACHed, in one transaction:
+
+* PostgreSQL refuses a partition whose range the default partition already holds rows of (e.g.
+  an event dated months ahead arrived before its month's partition existed), so the transaction
+  moves such rows from the default partition into the new table before attaching it.
+* It first takes a SHARE ROW EXCLUSIVE lock on the parent: it waits for appends in progress and
+  holds new ones back until it commits (they then route to the new partition; an append routing
+  rows to the default partition while the partition is attached would fail), and it is
+  self-conflicting, so instances running it at once take turns and the later ones find the
+  partition there. Then an ACCESS EXCLUSIVE lock on the default partition (queries reading it
+  wait), which PostgreSQL scans to check that no row of the new range is left in it. Appends
+  therefore pause for one scan of the default partition per new partition, i.e. about once a
+  month, months ahead. (`CREATE TABLE … PARTITION OF` would hold an ACCESS EXCLUSIVE lock on
+  the parent for that scan, blocking every query too, and fails outright in the case above.)
+
+Appends use COPY (`copy_records_to_table`, binary): a single COPY statement is one transaction,
+committed before `append` returns, and it is by far the fastest way into PostgreSQL. Timestamps
+travel as integer microseconds through a tuple codec (no `datetime` objects: Unix seconds in,
+Unix seconds out, exact to the microsecond); `props` through a binary jsonb codec (NULL when
+empty). PostgreSQL text cannot hold NUL characters (nor can Python send lone surrogates as
+UTF-8): a batch refused for that is retried once with those characters replaced by U+FFFD,
+rather than failing every request of the batch because of one odd event.
+
+Outages (refused or lost connections, timeouts, a server shutting down or out of connections)
+raise `BackendUnavailable("events")`. The pool replaces closed connections at the next acquire,
+so the store recovers by itself when the server is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import orjson
+
+from footfall.errors import BackendUnavailable
+from footfall.storage.events import COLUMNS, PAGEVIEW, Event, RecentVisit
+
+log = logging.getLogger(__name__)
+
+NAME = "events"
+
+# PostgreSQL counts timestamps in microseconds from 2000-01-01T00:00:00Z.
+_PG_EPOCH_US = 946_684_800_000_000
+
+# Key of the advisory lock that serialises schema migrations between instances ("Footfall").
+_SCHEMA_LOCK = 0x466F6F7466616C6C
+
+_DEFAULT_PARTITION = "events_default"
+
+# Ordered migrations; the index + 1 is the schema version. Each runs in one transaction.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """
+        CREATE TABLE events (
+            ts timestamptz NOT NULL,
+            site_id text NOT NULL,
+            visitor_id bigint NOT NULL,       -- keyed hash, daily salt; never an IP
+            visit_id bigint NOT NULL,
+            name text NOT NULL,               -- 'pageview' or a custom event name
+            hostname text NOT NULL,
+            pathname text NOT NULL,
+            referrer text,
+            referrer_source text,
+            utm_source text,
+            utm_medium text,
+            utm_campaign text,
+            utm_term text,
+            utm_content text,
+            country text,                     -- ISO 3166-1 alpha-2
+            browser text,
+            browser_version text,
+            os text,
+            os_version text,
+            device_type text,                 -- desktop | mobile | tablet
+            screen_size text,                 -- mobile | tablet | laptop | desktop (by width)
+            props jsonb                       -- NULL when the event has no properties
+        ) PARTITION BY RANGE (ts)
+        """,
+        "CREATE TABLE events_default PARTITION OF events DEFAULT",
+        "CREATE INDEX events_ts_brin ON events USING brin (ts)",
+        "CREATE INDEX events_site_ts ON events (site_id, ts)",
+    ),
+)
+
+_COLUMN_LIST = ", ".join(COLUMNS)
+
+_SELECT_EVENTS = f"""
+    /* postgres_events.events */
+    SELECT {_COLUMN_LIST} FROM events WHERE site_id = $1 ORDER BY ts LIMIT $2
+"""  # noqa: S608 - the column names are constants
+
+_EXPORT = f"""
+    /* postgres_events.export_batches */
+    SELECT {_COLUMN_LIST} FROM events ORDER BY ts
+"""  # noqa: S608 - the column names are constants
+
+_RECENT_VISITS = """
+    /* postgres_events.recent_visits */
+    SELECT site_id, visitor_id,
+           (array_agg(visit_id ORDER BY ts DESC, visit_id DESC))[1] AS visit_id,
+           max(ts) AS last_ts,
+           max(ts) FILTER (WHERE name = $1) AS last_pageview_ts
+    FROM events WHERE ts >= $2
+    GROUP BY site_id, visitor_id
+"""
+
+_MOVE_FROM_DEFAULT = """
+    /* postgres_events.ensure_partitions */
+    WITH moved AS (
+        DELETE FROM events_default WHERE ts >= $1 AND ts < $2 RETURNING {columns}
+    )
+    INSERT INTO {table} ({columns}) SELECT {columns} FROM moved
+"""
+
+# Errors that mean "the server cannot be reached or cannot serve now", not "the request is
+# wrong": connection refused/lost/timed out (OSError covers ConnectionError and TimeoutError),
+# class 08 (connection exception), class 57 (admin/crash shutdown, cannot connect now, query
+# canceled) and class 53 (too many connections, disk full, out of memory).
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+
+# A batch refused for characters PostgreSQL text cannot hold: NUL (in text, or \u0000 in
+# jsonb), or lone surrogates that cannot be encoded as UTF-8 at all.
+_BAD_CHARACTERS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+    UnicodeEncodeError,
+)
+
+
+def connection_dsn(url: str) -> str:
+    """A DSN for asyncpg: `postgresql+asyncpg://…` (any `+driver`) -> `postgresql://…`."""
+    scheme, separator, rest = url.partition("://")
+    dialect = scheme.split("+", 1)[0]
+    if not separator or dialect not in ("postgresql", "postgres"):
+        raise ValueError("the event store needs a postgresql:// URL")
+    return f"{dialect}://{rest}"
+
+
+def _encode_ts(ts: float) -> tuple[int]:
+    return (round(ts * 1_000_000) - _PG_EPOCH_US,)
+
+
+def _decode_ts(value: tuple[int]) -> float:
+    return (value[0] + _PG_EPOCH_US) / 1_000_000
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    try:
+        data = orjson.dumps(value)
+    except TypeError:  # integers beyond 64 bits
+        data = json.dumps(value, separators=(",", ":")).encode()
+    return b"\x01" + data  # jsonb binary format: version 1, then the JSON text
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])  # the json module keeps integers of any size exact
+
+
+async def _init_connection(con: Any) -> None:
+    await con.set_type_codec(
+        "timestamptz",
+        schema="pg_catalog",
+        encoder=_encode_ts,
+        decoder=_decode_ts,
+        format="tuple",
+    )
+    await con.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        format="binary",
+    )
+
+
+def _record(event: Event) -> tuple[Any, ...]:
+    return (
+        event.ts,
+        event.site_id,
+        event.visitor_id,
+        event.visit_id,
+        event.name,
+        event.hostname,
+        event.pathname,
+        event.referrer,
+        event.referrer_source,
+        event.utm_source,
+        event.utm_medium,
+        event.utm_campaign,
+        event.utm_term,
+        event.utm_content,
+        event.country,
+        event.browser,
+        event.browser_version,
+        event.os,
+        event.os_version,
+        event.device_type,
+        event.screen_size,
+        event.props or None,
+    )
+
+
+def _event(row: Any) -> Event:
+    values = dict(row.items())
+    values["props"] = values["props"] or {}
+    return Event(**values)
+
+
+def _scrub_text(value: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", value)
+
+
+# NUL, and lone surrogates (which have no UTF-8 encoding).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _scrub(value: Any) -> Any:
+    """`value` with NUL characters and lone surrogates replaced, in strings and dict keys."""
+    if isinstance(value, str):
+        return _scrub_text(value)
+    if isinstance(value, dict):
+        return {_scrub_text(k): _scrub(v) for k, v in value.items()}
+    return value
+
+
+def _month_start(index: int) -> tuple[int, int, float]:
+    """Year, month and Unix start of the month `index` months after January of year 0."""
+    year, month0 = divmod(index, 12)
+    return year, month0 + 1, float(calendar.timegm((year, month0 + 1, 1, 0, 0, 0)))
+
+
+def _bound(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}-01 00:00:00+00"
+
+
+class PostgresEventStore:
+    """Events in a partitioned PostgreSQL table; open with `await PostgresEventStore.open(url)`."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        pool: Any,
+        *,
+        acquire_timeout: float,
+        maintenance_timeout: float,
+        lock_timeout: float,
+    ) -> None:
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+        self._maintenance_timeout = maintenance_timeout
+        self._lock_timeout_ms = str(max(1, round(lock_timeout * 1000)))
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        max_size: int = 10,
+        connect_timeout: float = 5.0,
+        acquire_timeout: float = 5.0,
+        command_timeout: float = 10.0,
+        maintenance_timeout: float = 300.0,
+        lock_timeout: float = 2.0,
+        now: float | None = None,
+    ) -> PostgresEventStore:
+        """Connect a pool, migrate the schema and ensure the partitions around `now` (default:
+        the current time).
+
+        `command_timeout` bounds each query; `maintenance_timeout` the ones that may run long
+        (purges, moving rows into a new partition); `lock_timeout` how long partition creation
+        waits for its locks before giving up until the next `ensure_partitions`."""
+        try:
+            pool = await asyncpg.create_pool(
+                connection_dsn(url),
+                min_size=1,
+                max_size=max_size,
+                timeout=connect_timeout,
+                command_timeout=command_timeout,
+                init=_init_connection,
+                server_settings={"application_name": "footfall-events"},
+            )
+        except _OUTAGES as error:
+            raise BackendUnavailable(NAME) from error
+        store = cls(
+            pool,
+            acquire_timeout=acquire_timeout,
+            maintenance_timeout=maintenance_timeout,
+            lock_timeout=lock_timeout,
+        )
+        try:
+            await store._migrate()
+            await store.ensure_partitions(datetime.now(UTC).timestamp() if now is None else now)
+        except BaseException:
+            pool.terminate()
+            raise
+        return store
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        """A pooled connection; outages surface as `BackendUnavailable`."""
+        try:
+            async with self._pool.acquire(timeout=self._acquire_timeout) as con:
+                try:
+                    yield con
+                except asyncpg.InterfaceError as error:
+                    if con.is_closed():
+                        raise BackendUnavailable(NAME) from error
+                    raise
+        except _OUTAGES as error:
+            raise BackendUnavailable(NAME) from error
+
+    async def _migrate(self) -> None:
+        async with self._connection() as con, con.transaction():
+            await con.execute(
+                "/* postgres_events.migrate */ SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK
+            )
+            await con.execute(
+                "/* postgres_events.migrate */ "
+                "CREATE TABLE IF NOT EXISTS footfall_events_schema (version integer NOT NULL)"
+            )
+            current = await con.fetchval(
+                "/* postgres_events.migrate */ "
+                "SELECT coalesce(max(version), 0) FROM footfall_events_schema"
+            )
+            for version, statements in enumerate(_MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                for statement in statements:
+                    await con.execute(statement)
+                await con.execute(
+                    "/* postgres_events.migrate */ INSERT INTO footfall_events_schema VALUES ($1)",
+                    version,
+                )
+
+    async def ensure_partitions(self, now: float, months_ahead: int = 2) -> list[str]:
+        """Create the monthly partitions of `now`'s month and the next `months_ahead` ones
+        that do not exist yet; returns the names created. Idempotent, safe to run from several
+        instances at once; for housekeeping (e.g. hourly or daily) as well as at open.
+
+        A partition whose locks cannot be had within the lock timeout (long queries on the
+        default partition, another instance creating it) is left for the next call, with a
+        warning: its events go to the default partition meanwhile, and move when it is made."""
+        current = datetime.fromtimestamp(now, UTC)
+        first = current.year * 12 + current.month - 1
+        created = []
+        async with self._connection() as con:
+            rows = await con.fetch(
+                """
+                /* postgres_events.ensure_partitions */
+                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'events'::regclass
+                """
+            )
+            existing = {row["relname"] for row in rows}
+            for index in range(first, first + months_ahead + 1):
+                year, month, start = _month_start(index)
+                name = f"events_p{year:04d}_{month:02d}"
+                if name in existing:
+                    continue
+                end_year, end_month, end = _month_start(index + 1)
+                bounds = (_bound(year, month), _bound(end_year, end_month), start, end)
+                try:
+                    if await self._create_partition(con, name, *bounds):
+                        created.append(name)
+                except asyncpg.exceptions.LockNotAvailableError:
+                    log.warning("partition %s not created: events table busy; retried later", name)
+        return created
+
+    async def _create_partition(
+        self, con: Any, name: str, lower: str, upper: str, start: float, end: float
+    ) -> bool:
+        """Create partition `name` for [start, end), moving the default partition's rows of
+        that range into it; False if another instance created it first. DDL cannot take
+        parameters: `name` and the bounds are built here from integers, never from input."""
+        timeout = self._maintenance_timeout
+        try:
+            async with con.transaction():
+                # Give up rather than queue: appends wait behind a queued lock request too.
+                await con.execute(
+                    "/* postgres_events.ensure_partitions */ "
+                    "SELECT set_config('lock_timeout', $1, true)",
+                    self._lock_timeout_ms,
+                )
+                # Self-conflicting; waits for appends in progress and holds new ones back, so
+                # none routes rows to the default partition while the partition is attached.
+                # Queries go on. (Always the parent first, then the default partition, as
+                # appends do: no deadlock.)
+                await con.execute(
+                    "/* postgres_events.ensure_partitions */ "
+                    "LOCK TABLE ONLY events IN SHARE ROW EXCLUSIVE MODE"
+                )
+                exists = await con.fetchval(
+                    "/* postgres_events.ensure_partitions */ SELECT to_regclass($1) IS NOT NULL",
+                    name,
+                )
+                if exists:
+                    return False
+                await con.execute(
+                    "/* postgres_events.ensure_partitions */ "
+                    f"LOCK TABLE ONLY {_DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE"
+                )
+                await con.execute(
+                    "/* postgres_events.ensure_partitions */ "
+                    f"CREATE TABLE IF NOT EXISTS {name} "
+                    "(LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+                )
+                moved = await con.execute(
+                    _MOVE_FROM_DEFAULT.format(table=name, columns=_COLUMN_LIST),
+                    start,
+                    end,
+                    timeout=timeout,
+                )
+                await con.execute(
+                    "/* postgres_events.ensure_partitions */ "
+                    f"ALTER TABLE events ATTACH PARTITION {name} "
+                    f"FOR VALUES FROM ('{lower}') TO ('{upper}')",
+                    timeout=timeout,
+                )
+        except (asyncpg.exceptions.DuplicateTableError, asyncpg.UniqueViolationError):
+            return False  # created concurrently by a process not taking the lock
+        count = int(moved.split()[-1])
+        if count:
+            log.info(
+                "partition %s created; %d events moved from the default partition", name, count
+            )
+        return True
+
+    async def append(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        records = [_record(event) for event in events]
+        try:
+            async with self._connection() as con:
+                await con.copy_records_to_table("events", records=records, columns=COLUMNS)
+        except _BAD_CHARACTERS:
+            # Nothing was stored (one COPY, one transaction): retry with what PostgreSQL cannot
+            # store replaced. Rare, so the common path pays nothing for it.
+            records = [tuple(_scrub(value) for value in record) for record in records]
+            async with self._connection() as con:
+                await con.copy_records_to_table("events", records=records, columns=COLUMNS)
+
+    async def recent_visits(self, since: float) -> list[RecentVisit]:
+        async with self._connection() as con:
+            rows = await con.fetch(_RECENT_VISITS, PAGEVIEW, since)
+        return [
+            RecentVisit(
+                site_id=row["site_id"],
+                visitor_id=row["visitor_id"],
+                visit_id=row["visit_id"],
+                last_ts=row["last_ts"],
+                last_pageview_ts=row["last_pageview_ts"],
+            )
+            for row in rows
+        ]
+
+    async def count(self, site_id: str | None = None) -> int:
+        async with self._connection() as con:
+            if site_id is None:
+                value = await con.fetchval(
+                    "/* postgres_events.count */ SELECT count(*) FROM events"
+                )
+            else:
+                value = await con.fetchval(
+                    "/* postgres_events.count */ SELECT count(*) FROM events WHERE site_id = $1",
+                    site_id,
+                )
+        return int(value)
+
+    async def events(self, site_id: str, limit: int = 1000) -> list[Event]:
+        async with self._connection() as con:
+            rows = await con.fetch(_SELECT_EVENTS, site_id, limit)
+        return [_event(row) for row in rows]
+
+    async def export_batches(self, batch_size: int = 10_000) -> AsyncIterator[list[Event]]:
+        """Every event, oldest first, through a server-side cursor in one read-only snapshot
+        (appends during the export are not in it). Holds one pooled connection until done.
+        Sorting the whole table may take long before the first batch: the maintenance timeout
+        applies."""
+        timeout = self._maintenance_timeout
+        async with (
+            self._connection() as con,
+            con.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            cursor = await con.cursor(_EXPORT, timeout=timeout)
+            while rows := await cursor.fetch(batch_size, timeout=timeout):
+                yield [_event(row) for row in rows]
+
+    async def purge_sites(self, site_ids: Sequence[str]) -> int:
+        if not site_ids:
+            return 0
+        async with self._connection() as con:
+            status = await con.execute(
+                "/* postgres_events.purge_sites */ DELETE FROM events WHERE site_id = ANY($1)",
+                list(site_ids),
+                timeout=self._maintenance_timeout,
+            )
+        return int(status.split()[-1])
+
+    async def ping(self) -> None:
+        async with self._connection() as con:
+            await con.fetchval("/* postgres_events.ping */ SELECT 1")
+
+    async def close(self) -> None:
+        """Close the pool, waiting a few seconds for connections in use; idempotent."""
+        if self._pool.is_closing():
+            return
+        try:
+            await asyncio.wait_for(self._pool.close(), timeout=10)
+        except TimeoutError:
+            self._pool.terminate()

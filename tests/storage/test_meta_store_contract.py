@@ -1,0 +1,183 @@
+"""`SqlMetaStore` contract, on SQLite (embedded) and PostgreSQL (cluster): one suite.
+
+Caching that never goes stale (a change through one store is seen by another at its next
+call, as a CLI process and a server, or two server instances, would), soft delete, tokens,
+salts, migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from footfall.auth import tokens
+from footfall.errors import BackendUnavailable, NotFoundError
+from footfall.storage import migrate
+from footfall.storage.meta import SqlMetaStore, normalise_domain
+
+Opener = Callable[[], Awaitable[SqlMetaStore]]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
+    """Opens stores on one shared database (each call = another process/instance)."""
+    database_url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    opened: list[SqlMetaStore] = []
+
+    async def opener() -> SqlMetaStore:
+        store = await SqlMetaStore.open(
+            database_url=database_url, sqlite_path=tmp_path / "meta.sqlite3"
+        )
+        opened.append(store)
+        return store
+
+    yield opener
+    for store in opened:
+        await store.close()
+
+
+async def test_changes_by_another_store_are_seen_at_once(open_store: Opener) -> None:
+    server, cli = await open_store(), await open_store()
+    site = await cli.create_site("example.com", None, 1.0)
+    auth = await server.site_auth(site.id)
+    assert auth is not None and auth.tokens == ()  # cached now
+    token, info = await cli.create_token(site.id, 2.0)
+    auth = await server.site_auth(site.id)
+    assert auth is not None and auth.tokens == ((tokens.hash_token(token), info.id),)
+    assert await server.site_auth_for_token(tokens.hash_token(token)) == auth
+    await cli.revoke_token(info.prefix, 3.0)
+    auth = await server.site_auth(site.id)
+    assert auth is not None and auth.tokens == ()
+    assert await server.site_auth_for_token(tokens.hash_token(token)) is None
+    await cli.delete_site(site.id, 4.0)
+    assert await server.site_auth(site.id) is None
+
+
+async def test_unknown_site_is_cached_negatively_until_a_change(open_store: Opener) -> None:
+    store, other = await open_store(), await open_store()
+    assert await store.site_auth("nope") is None
+    assert "nope" in store._auth_cache
+    await other.create_site("example.com", None, 1.0)
+    assert await store.site_auth("nope") is None
+
+
+async def test_last_used_does_not_flush_caches_needlessly(open_store: Opener) -> None:
+    store = await open_store()
+    site = await store.create_site("example.com", None, 1.0)
+    _, info = await store.create_token(site.id, 1.0)
+    await store.site_auth(site.id)
+    await store.note_token_used(info.id, 5.0)
+    (listed,) = await store.list_tokens(site.id)
+    assert listed.last_used_at == 5.0
+    await store.note_token_used(info.id, 30.0)  # within a minute: not written again
+    (listed,) = await store.list_tokens(site.id)
+    assert listed.last_used_at == 5.0
+
+
+async def test_soft_delete_then_forget(open_store: Opener) -> None:
+    store = await open_store()
+    site = await store.create_site("example.com", None, 1.0)
+    await store.create_token(site.id, 1.0)
+    await store.delete_site(site.id, 2.0)
+    assert await store.list_sites() == []
+    assert await store.deleted_site_ids() == [site.id]
+    with pytest.raises(NotFoundError):
+        await store.delete_site(site.id, 3.0)
+    with pytest.raises(NotFoundError):
+        await store.create_token(site.id, 3.0)
+    await store.forget_sites([site.id])
+    assert await store.deleted_site_ids() == []
+    assert await store.list_tokens(site.id) == []
+
+
+async def test_sites_listing_and_lookup_by_domain(open_store: Opener) -> None:
+    store = await open_store()
+    a = await store.create_site("https://A.example.com/", "A", 1.0)
+    b = await store.create_site("b.example.com", None, 2.0)
+    assert [s.id for s in await store.list_sites()] == [a.id, b.id]
+    assert b.name == "b.example.com"
+    assert [s.id for s in await store.find_sites_by_domain("a.example.com")] == [a.id]
+    assert await store.get_site(a.id) == a
+
+
+async def test_revoke_is_refused_when_ambiguous_or_unknown(open_store: Opener) -> None:
+    store = await open_store()
+    site = await store.create_site("example.com", None, 1.0)
+    with pytest.raises(NotFoundError):
+        await store.revoke_token("vt_nothing", 1.0)
+    token, info = await store.create_token(site.id, 1.0)
+    revoked = await store.revoke_token(token, 2.0)
+    assert revoked.id == info.id and revoked.revoked_at == 2.0
+    with pytest.raises(NotFoundError):
+        await store.revoke_token(token, 3.0)  # already revoked
+
+
+async def test_salts_are_created_once_per_day_and_pruned(open_store: Opener) -> None:
+    store, other = await open_store(), await open_store()
+    today, previous = await store.salts_for("2026-01-02", "2026-01-01")
+    assert previous is None and len(today) == 32
+    assert await other.salts_for("2026-01-02", "2026-01-01") == (today, None)
+    tomorrow, previous = await store.salts_for("2026-01-03", "2026-01-02")
+    assert previous == today and tomorrow != today
+    await store.salts_for("2026-01-04", "2026-01-03")
+    async with store.engine.connect() as conn:
+        days = sorted(await conn.scalars(sa.text("SELECT day FROM salts")))
+    assert days == ["2026-01-03", "2026-01-04"]
+
+
+async def test_concurrent_first_salt_of_the_day_is_one_salt(open_store: Opener) -> None:
+    stores = [await open_store() for _ in range(4)]
+    results = await asyncio.gather(*(s.salts_for("2026-02-01", "2026-01-31") for s in stores))
+    assert len({current for current, _ in results}) == 1
+
+
+async def test_migrations_are_idempotent_and_match_the_schema(open_store: Opener) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from footfall.storage.schema import metadata
+
+    store = await open_store()
+    await store.migrate()
+    assert await migrate.current_revision(store.engine) == "0002"
+    async with store.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+        )
+    # PostgreSQL also holds the event tables, which are not part of the metadata schema.
+    assert [d for d in diff if not _is_event_table(d)] == []
+
+
+def _is_event_table(diff: object) -> bool:
+    return isinstance(diff, tuple) and diff[0] == "remove_table" and "event" in diff[1].name
+
+
+async def test_unreachable_postgresql_is_backend_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(BackendUnavailable) as error:
+        await SqlMetaStore.open(
+            database_url="postgresql://postgres@127.0.0.1:1/nothing",
+            sqlite_path=tmp_path / "unused.sqlite3",
+        )
+    assert error.value.status == 503
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("Example.com", "example.com"),
+        ("https://www.example.com/path", "www.example.com"),
+        ("http://example.com:8080", "example.com"),
+        (" shop.example.org ", "shop.example.org"),
+    ],
+)
+def test_normalise_domain(raw: str, normalised: str) -> None:
+    assert normalise_domain(raw) == normalised
+
+
+def test_bad_domain() -> None:
+    with pytest.raises(ValueError):
+        normalise_domain("   ")
