@@ -20,7 +20,13 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and is emitted.
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# uvicorn's `color_message` duplicates the message with terminal colour codes.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):

@@ -210,3 +210,34 @@ def _redis_up(port: int) -> bool:
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def test_workers_run_in_cluster_mode(
+    tmp_path: Path, pg_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    env = cluster_env(pg_url, redis_url, redis_prefix)
+    site_id = json.loads(cli(env, tmp_path, "sites", "add", "example.com", "--json"))["websiteId"]
+    token = cli(env, tmp_path, "tokens", "create", site_id).splitlines()[-1]
+    with footfall_server(tmp_path / "a", env=env, args=("--workers", "2")) as server:
+        for n in range(6):  # connections spread over both workers
+            with httpx.Client() as client:
+                response = client.post(
+                    f"{server.url}/api/event",
+                    json={"websiteId": site_id, "url": "https://example.com/"},
+                    headers={"User-Agent": f"{CHROME_UA} w{n}"},
+                )
+                assert response.status_code == 202
+        assert realtime(server, site_id, token).json()["currentVisitors"] == 6
+    assert server.log().count("Started server process") == 2
+
+
+def test_workers_are_refused_on_the_embedded_tier(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "footfall", "serve", "--workers", "2"],
+        env={**os.environ, "FOOTFALL_DATA_DIR": str(tmp_path / "d")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "--workers needs cluster mode" in result.stderr
