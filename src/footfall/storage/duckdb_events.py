@@ -74,30 +74,9 @@ def _event(row: tuple[Any, ...]) -> Event:
 
 
 def _row(event: Event) -> tuple[Any, ...]:
-    return (
-        _to_datetime(event.ts),
-        event.site_id,
-        event.visitor_id,
-        event.visit_id,
-        event.name,
-        event.hostname,
-        event.pathname,
-        event.referrer,
-        event.referrer_source,
-        event.utm_source,
-        event.utm_medium,
-        event.utm_campaign,
-        event.utm_term,
-        event.utm_content,
-        event.country,
-        event.browser,
-        event.browser_version,
-        event.os,
-        event.os_version,
-        event.device_type,
-        event.screen_size,
-        json.dumps(event.props, separators=(",", ":")) if event.props else None,
-    )
+    ts, *middle, props = event.values()
+    encoded = json.dumps(props, separators=(",", ":")) if props else None
+    return (_to_datetime(ts), *middle, encoded)
 
 
 T = TypeVar("T")

@@ -8,6 +8,7 @@ queries presence and visits need to rebuild after a restart.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -71,6 +72,13 @@ class Event:
     @property
     def is_pageview(self) -> bool:
         return self.name == PAGEVIEW
+
+    def values(self) -> tuple[Any, ...]:
+        """The fields in `COLUMNS` order (ts in Unix seconds, props a dict): what stores write."""
+        return _VALUES(self)
+
+
+_VALUES = operator.attrgetter(*COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,30 +204,8 @@ async def _init_connection(con: Any) -> None:
 
 
 def _record(event: Event) -> tuple[Any, ...]:
-    return (
-        event.ts,
-        event.site_id,
-        event.visitor_id,
-        event.visit_id,
-        event.name,
-        event.hostname,
-        event.pathname,
-        event.referrer,
-        event.referrer_source,
-        event.utm_source,
-        event.utm_medium,
-        event.utm_campaign,
-        event.utm_term,
-        event.utm_content,
-        event.country,
-        event.browser,
-        event.browser_version,
-        event.os,
-        event.os_version,
-        event.device_type,
-        event.screen_size,
-        event.props or None,
-    )
+    *fields, props = event.values()
+    return (*fields, props or None)
 
 
 def _event(row: Any) -> Event:
