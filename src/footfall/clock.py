@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -20,7 +19,18 @@ class SystemClock:
         return time.time()
 
 
+_last_second: list[tuple[int, str]] = [(-1, "")]
+
+
 def iso_millis(unix_seconds: float) -> str:
-    """Format as the Realtime API's timestamp: `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC."""
-    dt = datetime.fromtimestamp(unix_seconds, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    """Format as the Realtime API's timestamp: `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC.
+
+    On the realtime hot path: the date-and-time part is formatted once per second and reused.
+    """
+    second = int(unix_seconds // 1)
+    millis = int((unix_seconds - second) * 1000)
+    cached_second, prefix = _last_second[0]
+    if cached_second != second:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _last_second[0] = (second, prefix)
+    return f"{prefix}.{millis:03d}Z"

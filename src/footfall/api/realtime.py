@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from footfall.api.responses import NO_STORE, error_response, json_response, preflight
+from footfall.api.responses import (
+    NO_STORE,
+    RawJSONResponse,
+    error_response,
+    preflight,
+    query_value,
+)
 from footfall.auth.api_auth import authorize_site
 from footfall.clock import iso_millis
 from footfall.errors import ApiError
 from footfall.services import Services
 
 _HEADERS = {"Cache-Control": NO_STORE, "Access-Control-Allow-Origin": "*"}
+_RAW_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"cache-control", NO_STORE.encode()),
+    (b"access-control-allow-origin", b"*"),
+]
 
 
 async def realtime(request: Request) -> Response:
@@ -22,7 +34,7 @@ async def realtime(request: Request) -> Response:
     500 internal error; 503 a backend (cluster mode) is unreachable. Not cacheable; CORS-open.
     """
     services: Services = request.app.state.services
-    website_id = request.query_params.get("websiteId")
+    website_id = query_value(request.scope["query_string"], "websiteId")
     try:
         auth, token_id = await authorize_site(
             services.meta, request.headers.get("authorization"), website_id
@@ -32,10 +44,8 @@ async def realtime(request: Request) -> Response:
         await services.meta.note_token_used(token_id, now)
     except ApiError as error:
         return error_response(error, _HEADERS)
-    return json_response(
-        {"currentVisitors": count, "websiteId": website_id, "timestamp": iso_millis(now)},
-        headers=_HEADERS,
-    )
+    body = {"currentVisitors": count, "websiteId": website_id, "timestamp": iso_millis(now)}
+    return RawJSONResponse(orjson.dumps(body), 200, _RAW_HEADERS)
 
 
 async def realtime_preflight(_request: Request) -> Response:

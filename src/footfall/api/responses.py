@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
 from starlette.responses import Response
@@ -18,6 +19,37 @@ INTERNAL_ERROR = "Internal server error"
 NO_STORE = "no-store"
 
 CORS_ANY = {"Access-Control-Allow-Origin": "*"}
+
+
+class RawJSONResponse(Response):
+    """A JSON body with precomputed raw headers: what the hot endpoints answer with.
+
+    Starlette's `Response` rebuilds and encodes its headers on every request; the realtime
+    endpoint sends the same ones each time, so they are encoded once at import.
+    """
+
+    def __init__(
+        self, body: bytes, status_code: int, raw_headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.background = None
+        self.raw_headers = [*raw_headers, (b"content-length", str(len(body)).encode("latin-1"))]
+
+
+def query_value(query_string: bytes, name: str) -> str | None:
+    """The last value of `name` in a raw query string (as Starlette's `QueryParams.get`
+    answers), without parsing every other parameter."""
+    if not query_string:
+        return None
+    value = None
+    for part in query_string.decode("latin-1").split("&"):
+        key, _, raw = part.partition("=")
+        if "%" in key or "+" in key:
+            key = unquote_plus(key)
+        if key == name:
+            value = unquote_plus(raw) if ("%" in raw or "+" in raw) else raw
+    return value
 
 
 def json_response(
