@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from footfall.api.body import read_limited
-from footfall.api.responses import error_response, json_response, preflight
+from footfall.api.responses import RawJSONResponse, error_response, json_response, preflight
 from footfall.auth.api_auth import WEBSITE_NOT_FOUND, authorize_token
 from footfall.errors import ApiError, NotFound
 from footfall.ingestion.client_ip import client_ip
@@ -29,6 +29,12 @@ _PUBLIC_HEADERS = {
     "Access-Control-Expose-Headers": DROPPED_HEADER,
     "Cache-Control": "no-store",
 }
+
+
+_ACCEPTED = b'{"status":"accepted"}'
+_ACCEPTED_HEADERS = [(b"content-type", b"application/json")] + [
+    (name.lower().encode(), value.encode()) for name, value in _PUBLIC_HEADERS.items()
+]
 
 
 def _purpose(request: Request) -> str | None:
@@ -69,7 +75,7 @@ async def track(request: Request) -> Response:
         await services.writer.submit([result])
     except ApiError as error:
         return error_response(error, _PUBLIC_HEADERS)
-    return json_response({"status": "accepted"}, 202, _PUBLIC_HEADERS)
+    return RawJSONResponse(_ACCEPTED, 202, _ACCEPTED_HEADERS)
 
 
 async def track_preflight(_request: Request) -> Response:

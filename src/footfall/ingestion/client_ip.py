@@ -28,10 +28,12 @@ def _trusted(
 
 def client_ip(peer: str | None, forwarded_for: str | None, proxies: Sequence[IPNetwork]) -> str:
     """The address to identify the visitor by (never stored, only hashed)."""
+    if not forwarded_for or not proxies:
+        return peer or ""  # the common case: nothing to believe but the socket
     peer_address = _parse(peer) if peer else None
     if peer_address is None:
         return peer or ""
-    if not forwarded_for or not proxies or not _trusted(peer_address, proxies):
+    if not _trusted(peer_address, proxies):
         return str(peer_address)
     for hop in reversed(forwarded_for.split(",")):
         address = _parse(hop)

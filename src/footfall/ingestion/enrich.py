@@ -154,11 +154,13 @@ def page_url(url: str) -> PageUrl | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    hostname = parts.hostname  # a computed property: read it once
+    if parts.scheme not in ("http", "https") or not hostname:
         return None
     utm: dict[str, str] = {}
-    if parts.query:
-        query = parse_qs(parts.query, keep_blank_values=False)
+    query_text = parts.query
+    if query_text and ("utm_" in query_text or "ref=" in query_text or "source=" in query_text):
+        query = parse_qs(query_text, keep_blank_values=False)
         for key in _UTM_KEYS:
             values = query.get(key)
             if values and values[0].strip():
@@ -169,7 +171,7 @@ def page_url(url: str) -> PageUrl | None:
                 if query.get(alias) and query[alias][0].strip():
                     utm["utm_source"] = query[alias][0].strip()[:_MAX_UTM]
                     break
-    return PageUrl(hostname=parts.hostname.lower(), pathname=parts.path or "/", utm=utm)
+    return PageUrl(hostname=hostname, pathname=parts.path or "/", utm=utm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,11 +187,15 @@ def referrer(referrer_url: str | None, page_host: str, utm_source: str | None) -
             parts = urlsplit(referrer_url)
         except ValueError:
             parts = None
-        if parts is not None and parts.scheme in ("http", "https") and parts.hostname:
-            host = parts.hostname.lower()
-            if _bare_host(host) != _bare_host(page_host):
-                cleaned = f"{parts.scheme}://{host}{parts.path or '/'}"
-                return Referrer(url=cleaned, source=referrer_source(host))
+        host = parts.hostname if parts is not None else None  # lower-cased by urllib
+        if (
+            parts is not None
+            and host
+            and parts.scheme in ("http", "https")
+            and _bare_host(host) != _bare_host(page_host)
+        ):
+            cleaned = f"{parts.scheme}://{host}{parts.path or '/'}"
+            return Referrer(url=cleaned, source=referrer_source(host))
     return Referrer(url=None, source=utm_source)
 
 

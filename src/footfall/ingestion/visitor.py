@@ -55,14 +55,16 @@ class SaltRing:
     def __init__(self, source: SaltSource) -> None:
         self._source = source
         self._cached: DaySalts | None = None
+        self._day_start = self._day_end = 0.0
 
     async def for_time(self, ts: float) -> DaySalts:
-        day = datetime.fromtimestamp(ts, UTC).date()
-        key = day.isoformat()
         cached = self._cached
-        if cached is not None and cached.day == key:
-            return cached
+        if cached is not None and self._day_start <= ts < self._day_end:
+            return cached  # the hot path: two float comparisons
+        day = datetime.fromtimestamp(ts, UTC).date()
         yesterday = (day - timedelta(days=1)).isoformat()
-        current, previous = await self._source.salts_for(key, yesterday)
-        self._cached = DaySalts(day=key, current=current, previous=previous)
+        current, previous = await self._source.salts_for(day.isoformat(), yesterday)
+        self._cached = DaySalts(day=day.isoformat(), current=current, previous=previous)
+        self._day_start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+        self._day_end = self._day_start + 86_400
         return self._cached
