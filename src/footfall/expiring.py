@@ -11,7 +11,8 @@ and which keys are still recent". Costs:
 
 Entries for a key touched again stay queued until they expire; they are skipped because the
 key's latest timestamp moved on. Memory is therefore proportional to touches within the
-window, not to every key ever seen.
+window, not to every key ever seen. Values are kept in a dict of their own and only when not
+None, so that presence (which needs none) pays for a timestamp per visitor and nothing more.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import heapq
 from collections import deque
 from collections.abc import Hashable, Iterator
 from itertools import count
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -29,10 +30,11 @@ V = TypeVar("V")
 class ExpiringLatest(Generic[K, V]):
     """Keys with their latest timestamp and a value; keys at or before a cutoff are dropped."""
 
-    __slots__ = ("_late", "_latest", "_queue", "_seq")
+    __slots__ = ("_late", "_latest", "_queue", "_seq", "_values")
 
     def __init__(self) -> None:
-        self._latest: dict[K, tuple[float, V]] = {}
+        self._latest: dict[K, float] = {}
+        self._values: dict[K, V] = {}
         self._queue: deque[tuple[float, K]] = deque()
         self._late: list[tuple[float, int, K]] = []
         self._seq = count()
@@ -45,14 +47,19 @@ class ExpiringLatest(Generic[K, V]):
 
     def get(self, key: K) -> tuple[float, V] | None:
         """The key's latest (timestamp, value), or None when unknown or expired."""
-        return self._latest.get(key)
+        ts = self._latest.get(key)
+        if ts is None:
+            return None
+        return ts, cast(V, self._values.get(key))
 
     def touch(self, key: K, ts: float, value: V) -> bool:
         """Record `key` at `ts`; returns False (and changes nothing) if it has a later one."""
         current = self._latest.get(key)
-        if current is not None and current[0] >= ts:
+        if current is not None and current >= ts:
             return False
-        self._latest[key] = (ts, value)
+        self._latest[key] = ts
+        if value is not None:
+            self._values[key] = value
         if not self._queue or ts >= self._queue[-1][0]:
             self._queue.append((ts, key))
         else:
@@ -61,20 +68,21 @@ class ExpiringLatest(Generic[K, V]):
 
     def expire(self, cutoff: float) -> None:
         """Forget every key whose latest timestamp is at or before `cutoff`."""
-        queue, latest = self._queue, self._latest
+        queue, latest, values = self._queue, self._latest, self._values
         while queue and queue[0][0] <= cutoff:
             ts, key = queue.popleft()
-            current = latest.get(key)
-            if current is not None and current[0] == ts:
+            if latest.get(key) == ts:
                 del latest[key]
+                values.pop(key, None)
         late = self._late
         while late and late[0][0] <= cutoff:
             ts, _, key = heapq.heappop(late)
-            current = latest.get(key)
-            if current is not None and current[0] == ts:
+            if latest.get(key) == ts:
                 del latest[key]
+                values.pop(key, None)
 
     def clear(self) -> None:
         self._latest.clear()
+        self._values.clear()
         self._queue.clear()
         self._late.clear()
