@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from footfall.api import assets, health, ingest, openapi, realtime
+from footfall.api import assets, health, ingest, openapi, realtime, stats
+from footfall.api.dispatch import FootfallApp
 from footfall.api.middleware import RequestContextMiddleware
 from footfall.api.responses import json_response
 from footfall.clock import Clock, SystemClock
@@ -56,6 +57,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     routes = [
         Route("/api/v1/realtime", realtime.realtime, methods=["GET"]),
         Route("/api/v1/realtime", realtime.realtime_preflight, methods=["OPTIONS"]),
+        Route("/api/v1/stats/aggregate", stats.aggregate, methods=["GET"]),
+        Route("/api/v1/stats/aggregate", stats.stats_preflight, methods=["OPTIONS"]),
+        Route("/api/v1/stats/timeseries", stats.timeseries, methods=["GET"]),
+        Route("/api/v1/stats/timeseries", stats.stats_preflight, methods=["OPTIONS"]),
+        Route("/api/v1/stats/breakdown", stats.breakdown, methods=["GET"]),
+        Route("/api/v1/stats/breakdown", stats.stats_preflight, methods=["OPTIONS"]),
         Route("/api/event", ingest.track, methods=["POST"]),
         Route("/api/event", ingest.track_preflight, methods=["OPTIONS"]),
         Route("/api/v1/events", ingest.import_events, methods=["POST"]),
@@ -67,7 +74,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     if settings.demo_site_id:
         routes.append(Route("/demo", assets.demo_page, methods=["GET"]))
         routes.append(Route("/demo/{rest:path}", assets.demo_page, methods=["GET"]))
-    return Starlette(
+    return FootfallApp(
+        hot_paths={
+            ("GET", "/api/v1/realtime"): realtime.realtime,
+            ("POST", "/api/event"): ingest.track,
+        },
+        access_log=settings.access_log,
         routes=routes,
         middleware=[Middleware(RequestContextMiddleware, access_log=settings.access_log)],
         exception_handlers={HTTPException: _http_error},

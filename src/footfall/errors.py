@@ -8,7 +8,8 @@
     │   ├── PayloadTooLarge      413
     │   ├── UnsupportedMedia     415
     │   └── ServiceUnavailable   503: carries `Retry-After`
-    │       └── BackendUnavailable   a database or cache is down (names which)
+    │       ├── BackendUnavailable   a database or cache is down (names which)
+    │       └── QueryTimeout         a stats query ran past its time limit
     ├── NotFoundError            a CLI/domain lookup that found nothing (site, token)
     └── StoreInUse               the embedded event store is locked by another process
 
@@ -67,6 +68,17 @@ class BackendUnavailable(ServiceUnavailable):
     def __init__(self, backend: str, retry_after: int = 5) -> None:
         super().__init__(f"The {backend} backend is unavailable; retry shortly", retry_after)
         self.backend = backend
+
+
+class QueryTimeout(ServiceUnavailable):
+    """A read query (stats) ran past its time limit and was cancelled."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The query took longer than {seconds:g} seconds and was cancelled; "
+            "try a shorter period or fewer filters",
+            retry_after=5,
+        )
 
 
 class NotFoundError(FootfallError):

@@ -20,6 +20,7 @@ from footfall import __version__
 from footfall.api.responses import json_response
 from footfall.auth import api_auth
 from footfall.ingestion.payload import ServerBatch, TrackerHit
+from footfall.stats import dimensions, intervals, periods, query
 
 
 def _error(description: str, *messages: str) -> dict[str, Any]:
@@ -35,6 +36,253 @@ def _json(schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
     if example is not None:
         body["example"] = example
     return {"application/json": body}
+
+
+_SITE = "3f1c2b9e-6a55-4f0c-9c3e-0d9f1f2a7b10"
+_ENVELOPE_EXAMPLE = {
+    "websiteId": _SITE,
+    "period": "7d",
+    "timezone": "Europe/Berlin",
+    "from": "2026-09-15T00:00:00+02:00",
+    "to": "2026-09-22T00:00:00+02:00",
+}
+
+
+def _query_parameter(
+    name: str, description: str, schema: dict[str, Any], required: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema,
+    }
+
+
+def _stats_parameters(kind: query.Kind) -> list[dict[str, Any]]:
+    metrics = ", ".join(query.METRICS)
+    common = [
+        _query_parameter("websiteId", "The website.", {"type": "string"}, required=True),
+        _query_parameter(
+            "period",
+            "Date range, in the time zone `timezone`: `day` (the day `date`, default today), "
+            "`today`, `24h` (rolling), `7d` and `30d` (today included), `month` (month to "
+            "date), `last_month`, `12mo` (this month included), `custom` (`date`).",
+            {"enum": list(periods.PERIODS), "default": periods.DEFAULT_PERIOD},
+        ),
+        _query_parameter(
+            "date",
+            "`YYYY-MM-DD` with period=day; `YYYY-MM-DD,YYYY-MM-DD` (both included) with "
+            "period=custom.",
+            {"type": "string", "examples": ["2026-09-01,2026-09-30"]},
+        ),
+        _query_parameter(
+            "timezone",
+            "IANA time zone of days, months and time buckets.",
+            {"type": "string", "default": "UTC", "examples": ["Europe/Berlin"]},
+        ),
+        _query_parameter(
+            "metrics",
+            f"Comma-separated, any of: {metrics}.",
+            {"type": "string", "default": "visitors", "examples": ["visitors,pageviews"]},
+        ),
+        _query_parameter(
+            "filters",
+            "JSON array of `[operator, dimension, [values]]`, ANDed; values of one filter "
+            f"are ORed. Operators: {', '.join(query.OPERATORS)}. Dimensions: "
+            f"{dimensions.ALLOWED}.",
+            {"type": "string", "examples": ['[["is","visit:source",["Google"]]]']},
+        ),
+    ]
+    if kind is query.Kind.AGGREGATE:
+        return [
+            *common,
+            _query_parameter(
+                "compare",
+                "Add each metric's percent `change` from the previous period of equal length.",
+                {"enum": list(query.COMPARISONS)},
+            ),
+        ]
+    if kind is query.Kind.TIMESERIES:
+        return [
+            *common,
+            _query_parameter(
+                "interval",
+                "Bucket size, in the time zone `timezone` (default: hour for a day, day up to "
+                f"100 days, else month; at most {intervals.MAX_BUCKETS} buckets).",
+                {"enum": list(intervals.INTERVALS)},
+            ),
+        ]
+    return [
+        *common,
+        _query_parameter(
+            "property",
+            f"The dimension to break down by: {dimensions.ALLOWED}.",
+            {"type": "string", "examples": ["visit:source"]},
+            required=True,
+        ),
+        _query_parameter(
+            "limit",
+            "Rows per page.",
+            {"type": "integer", "minimum": 1, "maximum": query.MAX_LIMIT, "default": 100},
+        ),
+        _query_parameter("page", "Page number.", {"type": "integer", "minimum": 1, "default": 1}),
+    ]
+
+
+def _stats_schemas() -> dict[str, Any]:
+    number = {"type": "number"}
+    envelope = {
+        "websiteId": {"type": "string"},
+        "period": {"type": "string"},
+        "timezone": {"type": "string"},
+        "from": {"type": "string", "description": "Start (included), local ISO 8601."},
+        "to": {"type": "string", "description": "End (excluded), local ISO 8601."},
+    }
+    required = ["websiteId", "period", "timezone", "from", "to", "results"]
+    return {
+        "StatsAggregate": {
+            "type": "object",
+            "required": required,
+            "properties": {
+                **envelope,
+                "comparison": {
+                    "type": "object",
+                    "description": "The previous period (with compare=previous_period).",
+                    "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
+                },
+                "results": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "required": ["value"],
+                        "properties": {
+                            "value": number,
+                            "change": {"type": ["number", "null"]},
+                        },
+                    },
+                },
+            },
+        },
+        "StatsTimeseries": {
+            "type": "object",
+            "required": [*required, "interval"],
+            "properties": {
+                **envelope,
+                "interval": {"enum": list(intervals.INTERVALS)},
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["date"],
+                        "properties": {"date": {"type": "string"}},
+                        "additionalProperties": number,
+                    },
+                },
+            },
+        },
+        "StatsBreakdown": {
+            "type": "object",
+            "required": [*required, "property", "limit", "page"],
+            "properties": {
+                **envelope,
+                "property": {"type": "string"},
+                "limit": {"type": "integer"},
+                "page": {"type": "integer"},
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["value"],
+                        "properties": {"value": {"type": "string"}},
+                        "additionalProperties": number,
+                    },
+                },
+            },
+        },
+    }
+
+
+_STATS_EXAMPLES: dict[query.Kind, Any] = {
+    query.Kind.AGGREGATE: {
+        **_ENVELOPE_EXAMPLE,
+        "comparison": {"from": "2026-09-08T00:00:00+02:00", "to": "2026-09-15T00:00:00+02:00"},
+        "results": {
+            "visitors": {"value": 5, "change": 400.0},
+            "bounce_rate": {"value": 33.3, "change": None},
+        },
+    },
+    query.Kind.TIMESERIES: {
+        **_ENVELOPE_EXAMPLE,
+        "interval": "day",
+        "results": [{"date": "2026-09-15", "visitors": 0}, {"date": "2026-09-16", "visitors": 3}],
+    },
+    query.Kind.BREAKDOWN: {
+        **_ENVELOPE_EXAMPLE,
+        "property": "visit:source",
+        "limit": 100,
+        "page": 1,
+        "results": [{"value": "Direct / None", "visitors": 3}, {"value": "Google", "visitors": 1}],
+    },
+}
+
+_STATS_SUMMARIES = {
+    query.Kind.AGGREGATE: ("Stats: totals", "The metrics over the whole period."),
+    query.Kind.TIMESERIES: (
+        "Stats: timeseries",
+        "The metrics per time bucket; every bucket of the period is listed (zero-filled).",
+    ),
+    query.Kind.BREAKDOWN: (
+        "Stats: breakdown",
+        "The metrics per value of `property`, ordered by visitors (then value).",
+    ),
+}
+
+
+def _stats_paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for kind, (summary, description) in _STATS_SUMMARIES.items():
+        schema = {"$ref": f"#/components/schemas/Stats{kind.value.title()}"}
+        paths[f"/api/v1/stats/{kind.value}"] = {
+            "get": {
+                "summary": summary,
+                "description": f"{description} Authentication as for the Realtime API, "
+                "checked first; then the parameters. See docs/api/stats.md.",
+                "security": [{"bearer": []}],
+                "parameters": _stats_parameters(kind),
+                "responses": {
+                    "200": {
+                        "description": "The answer (`Cache-Control: no-store`).",
+                        "content": _json(schema, _STATS_EXAMPLES[kind]),
+                    },
+                    "400": _error(
+                        "websiteId missing, or a parameter is invalid (named, with the "
+                        "allowed values)",
+                        api_auth.WEBSITE_ID_REQUIRED,
+                        f'metrics: unknown metric "foo"; allowed: {", ".join(query.METRICS)}',
+                    ),
+                    "401": _error(
+                        "Authentication failed (`WWW-Authenticate: Bearer`)",
+                        api_auth.MISSING_HEADER,
+                        api_auth.INVALID_FORMAT,
+                        api_auth.NO_TOKEN_CONFIGURED,
+                        api_auth.INVALID_TOKEN,
+                    ),
+                    "404": _error("Unknown website", api_auth.WEBSITE_NOT_FOUND),
+                    "500": _error("Unexpected failure", "Internal server error"),
+                    "503": _error(
+                        "The query ran past its time limit, or a backend is unavailable "
+                        "(`Retry-After`)"
+                    ),
+                },
+            },
+            "options": {
+                "summary": "CORS preflight",
+                "responses": {"204": {"description": "Any origin may send Authorization."}},
+            },
+        }
+    return paths
 
 
 @cache
@@ -80,6 +328,7 @@ def document() -> dict[str, Any]:
                         },
                     },
                 },
+                **_stats_schemas(),
                 "TrackerHit": TrackerHit.model_json_schema(),
                 "ServerBatch": ServerBatch.model_json_schema(
                     ref_template="#/components/schemas/{model}"
@@ -128,6 +377,7 @@ def document() -> dict[str, Any]:
                     "responses": {"204": {"description": "Any origin may send Authorization."}},
                 },
             },
+            **_stats_paths(),
             "/api/event": {
                 "post": {
                     "summary": "Track an event (the tracker's endpoint)",
@@ -262,13 +512,21 @@ def _render() -> str:
             if op.get("security"):
                 parts.append("<p>Auth: <code>Authorization: Bearer vt_…</code></p>")
             for param in op.get("parameters", []):
-                parts.append(f"<p>Query <code>{html.escape(param['name'])}</code> (required)</p>")
+                required = " (required)" if param.get("required") else ""
+                about = f" — {html.escape(param['description'])}" if "description" in param else ""
+                parts.append(
+                    f"<p>Query <code>{html.escape(param['name'])}</code>{required}{about}</p>"
+                )
             example = (
                 op.get("requestBody", {})
                 .get("content", {})
                 .get("application/json", {})
                 .get("example")
             )
+            answer = op["responses"].get("200", {}).get("content", {}).get("application/json")
+            if example is None and op.get("parameters") and answer and "example" in answer:
+                parts.append("<p>Example answer:</p><pre>")
+                parts.append(html.escape(json.dumps(answer["example"], indent=2)) + "</pre>")
             if example is not None:
                 parts.append("<p>Example body:</p><pre>")
                 parts.append(html.escape(json.dumps(example, indent=2)) + "</pre>")

@@ -6,7 +6,9 @@ beats `executemany` by two orders of magnitude (see docs/architecture.md). One p
 file; the CLI never opens it while the server runs.
 
 DuckDB's Python API blocks, so every call runs on one dedicated thread: the event loop never
-waits on it, and calls on the connection are serialised without further locking.
+waits on it, and calls on the connection are serialised without further locking. Stats queries
+run on that thread too, on a cursor of their own, so that interrupting one past its time limit
+can never hit an append.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -22,7 +25,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from footfall.errors import StoreInUse
+from footfall.errors import QueryTimeout, StoreInUse
 from footfall.storage.events import COLUMNS, PAGEVIEW, Event, RecentVisit
 
 _EPOCH = datetime(1970, 1, 1)
@@ -81,11 +84,25 @@ def _row(event: Event) -> tuple[Any, ...]:
 
 T = TypeVar("T")
 
+# Seconds between interrupts of a stats query past its time limit, until it has stopped.
+_INTERRUPT_POLL = 0.005
+
+
+class _StatsCall:
+    """One stats query's progress on the store thread, guarded by the store's stats lock."""
+
+    __slots__ = ("cancelled", "state")
+
+    def __init__(self) -> None:
+        self.state = "queued"  # -> "running" -> "done"
+        self.cancelled = False
+
 
 class DuckDBEventStore:
     """Events in a DuckDB database file (or `:memory:`)."""
 
     name = "events"
+    dialect = "duckdb"
 
     def __init__(self, path: Path | str) -> None:
         if isinstance(path, Path):
@@ -103,6 +120,11 @@ class DuckDBEventStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="footfall-duckdb")
         self._closed = False
         self._migrate()
+        # Stats queries: their own cursor (a connection to the same database), so that an
+        # interrupt can only ever reach a stats query; the lock orders interrupts with the
+        # start and end of each query (`_StatsCall.state`).
+        self._stats_cursor = self._con.cursor()
+        self._stats_lock = threading.Lock()
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -193,6 +215,39 @@ class DuckDBEventStore:
         )
         return int(rows[0][0])
 
+    async def query_stats(
+        self, sql: str, params: Sequence[Any], *, time_limit: float
+    ) -> list[tuple[Any, ...]]:
+        call = _StatsCall()
+        try:
+            return await asyncio.wait_for(
+                self._call(self._query_stats, call, sql, list(params)), time_limit
+            )
+        except TimeoutError:
+            # Still queued: it will not run. Running: interrupt it until it has stopped (an
+            # interrupt that lands just before the query starts is lost, hence the repeat),
+            # which frees the store thread for the appends queued behind it.
+            while True:
+                with self._stats_lock:
+                    call.cancelled = True
+                    if call.state != "running":
+                        break
+                    self._stats_cursor.interrupt()
+                await asyncio.sleep(_INTERRUPT_POLL)
+            raise QueryTimeout(time_limit) from None
+
+    def _query_stats(self, call: _StatsCall, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        with self._stats_lock:
+            if call.cancelled:
+                return []
+            call.state = "running"
+        try:
+            rows: list[tuple[Any, ...]] = self._stats_cursor.execute(sql, params).fetchall()
+            return rows
+        finally:
+            with self._stats_lock:
+                call.state = "done"
+
     async def ping(self) -> None:
         await self._call(self._run, "SELECT 1")
 
@@ -201,5 +256,6 @@ class DuckDBEventStore:
         if self._closed:
             return
         self._closed = True
+        await self._call(self._stats_cursor.close)
         await self._call(self._con.close)
         self._executor.shutdown(wait=True)

@@ -102,6 +102,9 @@ class EventStore(Protocol):
     name: str
     """The backend's name in `/healthz` ("events")."""
 
+    dialect: str
+    """The SQL dialect `query_stats` speaks: "duckdb" or "postgres"."""
+
     async def append(self, events: Sequence[Event]) -> None:
         """Store all `events` in one transaction; return only once it is committed."""
         ...
@@ -124,6 +127,13 @@ class EventStore(Protocol):
 
     async def purge_sites(self, site_ids: Sequence[str]) -> int:
         """Delete every event of these sites; returns how many were deleted."""
+        ...
+
+    async def query_stats(
+        self, sql: str, params: Sequence[Any], *, time_limit: float
+    ) -> list[tuple[Any, ...]]:
+        """Run one read-only statement of `footfall.stats` (`$n` parameters) and return its
+        rows; past `time_limit` seconds it is cancelled and `QueryTimeout` raised."""
         ...
 
     async def ping(self) -> None:

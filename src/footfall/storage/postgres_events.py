@@ -37,6 +37,9 @@ empty). PostgreSQL text cannot hold NUL characters (nor can Python send lone sur
 UTF-8): a batch refused for that is retried once with those characters replaced by U+FFFD,
 rather than failing every request of the batch because of one odd event.
 
+Stats queries (`query_stats`) run in a read-only transaction with `SET LOCAL
+statement_timeout`, so the server itself cancels one that runs past its time limit.
+
 Outages (refused or lost connections, timeouts, a server shutting down or out of connections)
 raise `BackendUnavailable("events")`. The pool replaces closed connections at the next acquire,
 so the store recovers by itself when the server is back.
@@ -57,7 +60,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import orjson
 
-from footfall.errors import BackendUnavailable
+from footfall.errors import BackendUnavailable, QueryTimeout
 from footfall.storage.events import COLUMNS, PAGEVIEW, Event, RecentVisit
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,9 @@ _PG_EPOCH_US = 946_684_800_000_000
 _SCHEMA_LOCK = 0x466F6F7466616C6C
 
 _DEFAULT_PARTITION = "events_default"
+
+# Seconds the client waits for a stats query beyond its server-side statement timeout.
+_STATS_GRACE = 2.0
 
 # Ordered migrations; the index + 1 is the schema version. Each runs in one transaction.
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -245,6 +251,7 @@ class PostgresEventStore:
     """Events in a partitioned PostgreSQL table; open with `await PostgresEventStore.open(url)`."""
 
     name = NAME
+    dialect = "postgres"
 
     def __init__(
         self,
@@ -504,6 +511,24 @@ class PostgresEventStore:
                 timeout=self._maintenance_timeout,
             )
         return int(status.split()[-1])
+
+    async def query_stats(
+        self, sql: str, params: Sequence[Any], *, time_limit: float
+    ) -> list[tuple[Any, ...]]:
+        async with self._connection() as con:
+            try:
+                async with con.transaction(readonly=True):
+                    await con.execute(
+                        "/* postgres_events.query_stats */ "
+                        "SELECT set_config('statement_timeout', $1, true)",
+                        str(max(1, round(time_limit * 1000))),
+                    )
+                    # The client-side timeout is a backstop for a server that stopped
+                    # answering (an outage, reported as such), hence a little later.
+                    rows = await con.fetch(sql, *params, timeout=time_limit + _STATS_GRACE)
+            except asyncpg.exceptions.QueryCanceledError as error:
+                raise QueryTimeout(time_limit) from error
+        return [tuple(row) for row in rows]
 
     async def ping(self) -> None:
         async with self._connection() as con:

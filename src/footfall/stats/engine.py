@@ -1,0 +1,180 @@
+"""Run a `StatsQuery` on an event store and shape the answer the Stats API returns.
+
+Metrics, from the sums the SQL returns (see `stats.sql`):
+
+| metric          | definition                                                              |
+|-----------------|-------------------------------------------------------------------------|
+| visitors        | unique visitor ids among the selected events                            |
+| visits          | visits with at least one selected event                                 |
+| pageviews       | selected events named `pageview`                                        |
+| events          | selected events not named `pageview` (custom events)                    |
+| views_per_visit | pageviews of those visits / visits (2 decimals)                         |
+| bounce_rate     | % of those visits with exactly one pageview and no custom event (1 dec.)|
+| visit_duration  | mean over those visits of last - first event time, seconds (1 decimal)  |
+
+A ratio over no visits is 0. With `compare=previous_period` each aggregate metric also gets
+`change`: the percent change from the previous period, from unrounded values (1 decimal),
+null when the previous value is 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from footfall.stats.intervals import bucket_label, buckets
+from footfall.stats.periods import DateRange
+from footfall.stats.query import Kind, StatsQuery
+from footfall.stats.sql import build
+from footfall.storage.events import EventStore
+
+QUERY_TIMEOUT = 10.0
+"""Seconds a stats query may run before the store cancels it (answered with a 503)."""
+
+_COUNTS = frozenset({"visitors", "visits", "pageviews", "events"})
+_DECIMALS = {"views_per_visit": 2, "bounce_rate": 1, "visit_duration": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """One result row: the sums every metric is computed from."""
+
+    dim: str = ""
+    visitors: int = 0
+    pageviews: int = 0
+    events: int = 0
+    visits: int = 0
+    bounces: int = 0
+    visit_pageviews: int = 0
+    duration_us: int = 0
+
+    def value(self, metric: str) -> float:
+        """The unrounded value of `metric`."""
+        if metric in _COUNTS:
+            return float(getattr(self, metric))
+        if not self.visits:
+            return 0.0
+        if metric == "views_per_visit":
+            return self.visit_pageviews / self.visits
+        if metric == "bounce_rate":
+            return 100.0 * self.bounces / self.visits
+        return self.duration_us / 1_000_000 / self.visits  # visit_duration
+
+    def metrics(self, metrics: tuple[str, ...]) -> dict[str, int | float]:
+        return {metric: rounded(metric, self.value(metric)) for metric in metrics}
+
+
+def rounded(metric: str, value: float) -> int | float:
+    if metric in _COUNTS:
+        return int(value)
+    return round(value, _DECIMALS[metric])
+
+
+def change(current: float, previous: float) -> float | None:
+    """Percent change, 1 decimal; None when there is nothing to compare with."""
+    if not previous:
+        return None
+    return round((current - previous) / previous * 100.0, 1)
+
+
+async def rows(
+    store: EventStore, query: StatsQuery, range_: DateRange, time_limit: float = QUERY_TIMEOUT
+) -> list[Totals]:
+    """Run `query` over `range_` (its own range, or the previous period) on `store`."""
+    sql, params = build(query, range_, store.dialect)
+    found = await store.query_stats(sql, params, time_limit=time_limit)
+    return [Totals(str(row[0]), *(int(value) for value in row[1:])) for row in found]
+
+
+async def aggregate(
+    store: EventStore, query: StatsQuery, time_limit: float = QUERY_TIMEOUT
+) -> dict[str, Any]:
+    body = _envelope(query)
+    if not query.compare:
+        current = _single(await rows(store, query, query.range, time_limit))
+        body["results"] = {
+            metric: {"value": value} for metric, value in current.metrics(query.metrics).items()
+        }
+        return body
+    previous_range = query.range.previous()
+    found, found_before = await asyncio.gather(
+        rows(store, query, query.range, time_limit),
+        rows(store, query, previous_range, time_limit),
+    )
+    current, previous = _single(found), _single(found_before)
+    body["comparison"] = _range(previous_range)
+    body["results"] = {
+        metric: {
+            "value": rounded(metric, current.value(metric)),
+            "change": change(current.value(metric), previous.value(metric)),
+        }
+        for metric in query.metrics
+    }
+    return body
+
+
+async def timeseries(
+    store: EventStore, query: StatsQuery, time_limit: float = QUERY_TIMEOUT
+) -> dict[str, Any]:
+    assert query.interval is not None
+    found = {row.dim: row for row in await rows(store, query, query.range, time_limit)}
+    empty = Totals()
+    body = _envelope(query)
+    body["interval"] = query.interval
+    keys = buckets(query.range, query.interval)
+    if not found.keys() <= set(keys):
+        # Should Python's and the database's time zone rules ever disagree, no counted
+        # bucket is dropped (keys sort chronologically).
+        keys = sorted(set(keys) | found.keys())
+    body["results"] = [
+        {"date": bucket_label(key, query.interval), **found.get(key, empty).metrics(query.metrics)}
+        for key in keys
+    ]
+    return body
+
+
+async def breakdown(
+    store: EventStore, query: StatsQuery, time_limit: float = QUERY_TIMEOUT
+) -> dict[str, Any]:
+    assert query.breakdown is not None
+    body = _envelope(query)
+    body.update(property=query.breakdown.name, limit=query.limit, page=query.page)
+    body["results"] = [
+        {"value": row.dim, **row.metrics(query.metrics)}
+        for row in await rows(store, query, query.range, time_limit)
+    ]
+    return body
+
+
+async def answer(
+    store: EventStore, query: StatsQuery, time_limit: float = QUERY_TIMEOUT
+) -> dict[str, Any]:
+    """The API's answer to `query`: aggregate, timeseries or breakdown by its kind."""
+    if query.kind is Kind.AGGREGATE:
+        return await aggregate(store, query, time_limit)
+    if query.kind is Kind.TIMESERIES:
+        return await timeseries(store, query, time_limit)
+    return await breakdown(store, query, time_limit)
+
+
+def _single(found: list[Totals]) -> Totals:
+    return found[0] if found else Totals()
+
+
+def _iso(unix: float, range_: DateRange) -> str:
+    return datetime.fromtimestamp(unix, range_.zone).isoformat(timespec="seconds")
+
+
+def _range(range_: DateRange) -> dict[str, str]:
+    return {"from": _iso(range_.start, range_), "to": _iso(range_.end, range_)}
+
+
+def _envelope(query: StatsQuery) -> dict[str, Any]:
+    return {
+        "websiteId": query.site_id,
+        "period": query.period,
+        "timezone": query.timezone,
+        **_range(query.range),
+    }
