@@ -11,10 +11,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 import redis
+
+from footfall.storage.duckdb_events import DuckDBEventStore
+from footfall.storage.events import EventStore
+from footfall.storage.postgres_events import PostgresEventStore
 
 PG_ADMIN_URL = os.environ.get(
     "FOOTFALL_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -59,3 +64,10 @@ def redis_prefix() -> Iterator[str]:
 @pytest.fixture
 def redis_url() -> str:
     return REDIS_URL
+
+
+async def open_event_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> EventStore:
+    """A fresh event store of `kind` ("duckdb" or "postgres") for parametrised suites."""
+    if kind == "duckdb":
+        return DuckDBEventStore(tmp_path / "events.duckdb")
+    return await PostgresEventStore.open(request.getfixturevalue("pg_url"))

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from footfall.stats import Kind, answer, parse_query
-from footfall.storage.duckdb_events import DuckDBEventStore
 from footfall.storage.events import Event, EventStore
-from footfall.storage.postgres_events import PostgresEventStore
+from tests.backends import open_event_store
 from tests.stats.dataset import NOW, NY, SITE, at, events
 
 pytest_plugins = ["tests.backends"]
@@ -27,11 +26,7 @@ ALL_METRICS = "visitors,visits,pageviews,views_per_visit,bounce_rate,visit_durat
 
 @pytest.fixture(params=["duckdb", "postgres"])
 async def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventStore]:
-    store: EventStore
-    if request.param == "duckdb":
-        store = DuckDBEventStore(tmp_path / "events.duckdb")
-    else:
-        store = await PostgresEventStore.open(request.getfixturevalue("pg_url"))
+    store = await open_event_store(request.param, request, tmp_path)
     yield store
     await store.close()
 

@@ -12,9 +12,9 @@ import pytest
 
 from footfall.api.responses import error_response
 from footfall.errors import QueryTimeout
-from footfall.storage.duckdb_events import DuckDBEventStore
 from footfall.storage.events import Event, EventStore
 from footfall.storage.postgres_events import PostgresEventStore
+from tests.backends import open_event_store
 
 pytest_plugins = ["tests.backends"]
 
@@ -27,11 +27,7 @@ SLOW = {
 
 @pytest.fixture(params=["duckdb", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventStore]:
-    opened: EventStore
-    if request.param == "duckdb":
-        opened = DuckDBEventStore(tmp_path / "events.duckdb")
-    else:
-        opened = await PostgresEventStore.open(request.getfixturevalue("pg_url"))
+    opened = await open_event_store(request.param, request, tmp_path)
     yield opened
     await opened.close()
 
