@@ -29,5 +29,7 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## Run every benchmark scenario; writes bench/results/latest.{md,json} (see BENCHMARKS.md).
 bench: setup
+	scripts/install-wrk.sh
 	$(BIN)/python -m bench

@@ -36,7 +36,7 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return json_response({"error": message}, exc.status_code, exc.headers)
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+def create_app(settings: Settings, clock: Clock | None = None) -> FootfallApp:
     """Build the app; its lifespan opens the stores, rebuilds live state and drains on exit."""
     clock = clock or SystemClock()
 

@@ -1,0 +1,52 @@
+"""The bench's knobs (full run and `--quick`), and the targets the results are judged by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What one `python -m bench` run does; every load run is bounded by `duration`."""
+
+    workdir: Path
+    duration: float = 5.0
+    repeat: int = 3
+    concurrencies: tuple[int, ...] = (1, 16, 64, 256)
+    realtime_connections: int = 64
+    paced_connections: int = 64
+    visitor_levels: tuple[int, ...] = (10, 10_000, 100_000)
+    stored_events: int = 10_000_000
+    exact_requests: int = 20_000
+    exact_connections: int = 64
+    memory_visitors: int = 100_000
+    profile_seconds: float = 10.0
+    profile: bool = True
+    scenarios: tuple[str, ...] = ("memory", "ingestion", "realtime")
+
+    @classmethod
+    def quick(cls, workdir: Path) -> BenchConfig:
+        return cls(
+            workdir=workdir,
+            duration=2.0,
+            repeat=1,
+            stored_events=1_000_000,
+            exact_requests=5_000,
+            profile_seconds=4.0,
+        )
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The performance targets (BENCHMARKS.md marks each met or missed)."""
+
+    ingest_ratio_min: float = 0.50  # of the no-op POST, same concurrency
+    ingest_events_per_s_min: float = 5_000  # durable (acknowledged after commit)
+    ingest_p99_ms_max: float = 20.0  # at half the max rate
+    realtime_rps_min: float = 10_000
+    realtime_ratio_min: float = 0.70  # of the no-op GET, same concurrency
+    realtime_p99_ms_max: float = 5.0
+    realtime_growth_max: float = 0.10  # "no growth": rps within 10 % across visitors/events
+    bytes_per_visitor_max: float = 200
+    idle_rss_mib_max: float = 100
