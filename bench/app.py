@@ -30,6 +30,7 @@ from footfall import logs
 from footfall.api.responses import json_response
 from footfall.app import create_app
 from footfall.config import Settings
+from footfall.serving import uvicorn_options
 
 NOOP_PATH = "/bench/noop"
 GC_PATH = "/bench/gc"
@@ -102,15 +103,7 @@ def main() -> None:
     settings = Settings()
     logs.configure(settings.log_level)
     gc.callbacks.append(GC_PAUSES)
-    uvicorn.run(
-        bench_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run(bench_app(settings), **uvicorn_options(settings))
 
 
 if __name__ == "__main__":

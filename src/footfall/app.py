@@ -8,6 +8,7 @@ is still documented in OpenAPI (`/openapi.json`, `/docs`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -49,6 +50,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FootfallApp:
             raise
         app.state.services = services
         await services.start()
+        # Everything alive now lives as long as the process: keep it out of the collector's
+        # full passes (measured: a full collection under load went from ~19 ms to ~0).
+        gc.freeze()
         try:
             yield
         finally:

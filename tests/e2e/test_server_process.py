@@ -86,3 +86,36 @@ def test_second_server_on_the_same_data_dir_is_refused_clearly(tmp_path: Path) -
         with footfall_server(data_dir):
             pass
     assert "in use by another process" in str(failure.value)
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(tmp_path: Path) -> None:
+    """Regression: uvicorn's own proxy handling believed X-Forwarded-For from 127.0.0.1."""
+    data_dir = tmp_path / "data"
+    site_id, token = make_site(data_dir)
+    with footfall_server(data_dir) as server:
+        for forged in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+            response = httpx.post(
+                f"{server.url}/api/event",
+                json={"websiteId": site_id, "url": "https://example.com/"},
+                headers={"User-Agent": CHROME_UA, "X-Forwarded-For": forged},
+            )
+            assert response.status_code == 202
+        count = httpx.get(
+            f"{server.url}/api/v1/realtime",
+            params={"websiteId": site_id},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert count.json()["currentVisitors"] == 1
+    with footfall_server(data_dir, env={"FOOTFALL_TRUSTED_PROXIES": "127.0.0.1/32"}) as server:
+        response = httpx.post(
+            f"{server.url}/api/event",
+            json={"websiteId": site_id, "url": "https://example.com/"},
+            headers={"User-Agent": CHROME_UA, "X-Forwarded-For": "198.51.100.9"},
+        )
+        assert response.status_code == 202
+        count = httpx.get(
+            f"{server.url}/api/v1/realtime",
+            params={"websiteId": site_id},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert count.json()["currentVisitors"] == 2  # the proxy's client is a new visitor

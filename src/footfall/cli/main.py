@@ -21,6 +21,7 @@ import typer
 from footfall.clock import iso_millis
 from footfall.config import Settings
 from footfall.errors import NotFoundError, StoreInUse
+from footfall.serving import uvicorn_options
 from footfall.storage import migrate as migrations
 from footfall.storage.events import EventStore
 from footfall.storage.meta import SqlMetaStore
@@ -117,14 +118,7 @@ def serve(
         )
     if demo:
         settings = settings.model_copy(update={"demo_site_id": _prepare_demo(settings)})
-    options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_config": None,
-        "access_log": False,
-        "server_header": False,
-        "timeout_graceful_shutdown": 10,
-    }
+    options = uvicorn_options(settings)
     if workers > 1:
         # Worker processes build their own app from the environment: pass the overrides on.
         os.environ["FOOTFALL_HOST"] = settings.host
