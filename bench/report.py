@@ -15,6 +15,20 @@ class Verdict:
     met: bool
 
 
+# The columns every load table shares, between its two leading and its last column.
+_LOAD_COLUMNS = (
+    "req/s",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "server CPU",
+    "wrk CPU",
+    "other CPU",
+    "gen-2 GCs (longest pause ms)",
+    "ratio",
+)
+
+
 def _fmt(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
@@ -210,15 +224,7 @@ def markdown(results: dict[str, Any], targets: Targets) -> str:
             [
                 "c",
                 "endpoint",
-                "req/s",
-                "p50 ms",
-                "p95 ms",
-                "p99 ms",
-                "server CPU",
-                "wrk CPU",
-                "other CPU",
-                "gen-2 GCs (longest pause ms)",
-                "ratio",
+                *_LOAD_COLUMNS,
                 "events/commit",
             ],
             rows,
@@ -268,15 +274,7 @@ def markdown(results: dict[str, Any], targets: Targets) -> str:
             [
                 "stored events / visitors",
                 "endpoint",
-                "req/s",
-                "p50 ms",
-                "p95 ms",
-                "p99 ms",
-                "server CPU",
-                "wrk CPU",
-                "other CPU",
-                "gen-2 GCs (longest pause ms)",
-                "ratio",
+                *_LOAD_COLUMNS,
                 "currentVisitors",
             ],
             rows,
