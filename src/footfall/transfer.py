@@ -82,7 +82,11 @@ async def import_all(meta: SqlMetaStore, events: EventStore, source: IO[bytes]) 
                 (TokenInfo(**{k: t[k] for k in token_fields}), t["tokenHash"])
                 for t in record.pop("tokens")
             ]
-            await meta.import_site(Site(**{k: record[k] for k in site_fields}), tokens)
+            # Exports from before a field existed lack it: the field's default applies.
+            fields = {k: record[k] for k in site_fields if k in record}
+            if "allowed_hostnames" in fields:
+                fields["allowed_hostnames"] = tuple(fields["allowed_hostnames"])
+            await meta.import_site(Site(**fields), tokens)
             counts.sites += 1
             counts.tokens += len(tokens)
         elif kind == "event":

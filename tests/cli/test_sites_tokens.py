@@ -353,7 +353,7 @@ def test_tokens_revoke_unknown_fails_without_echoing_a_secret(cli: Cli) -> None:
 
 
 def test_migrate_prints_the_revision_and_is_idempotent(any_cli: Cli) -> None:
-    expected = "Metadata schema at revision 0002\n"
+    expected = "Metadata schema at revision 0003\n"
     assert any_cli.ok("migrate") == expected
     assert (any_cli.data_dir / "meta.sqlite3").is_file()
     site = any_cli.add_site()
@@ -362,7 +362,7 @@ def test_migrate_prints_the_revision_and_is_idempotent(any_cli: Cli) -> None:
     # Data survives, and the database records one revision.
     assert any_cli.site_ids() == [site]
     with sqlite3.connect(any_cli.data_dir / "meta.sqlite3") as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"sites", "api_tokens", "salts", "alembic_version"} <= tables
     if any_cli.mode == "flag":

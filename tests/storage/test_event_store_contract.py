@@ -56,6 +56,9 @@ def full_event(**overrides: Any) -> Event:
         device_type="desktop",
         screen_size="laptop",
         props={"plan": "pro", "n": 2, "ratio": 0.5, "ok": True, "big": 2**70, "txt": "ünï"},
+        region="NL-NH",
+        city="Amsterdam",
+        event_id="e-0001",
     )
     values.update(overrides)
     return Event(**values)
@@ -328,7 +331,7 @@ async def test_schema_is_partitioned_by_month_with_a_default(
     )
     start = time.strftime("%Y-%m-01", time.gmtime(NOW))
     assert bound.startswith(f"FOR VALUES FROM ('{start} 00:00:00+00')")
-    assert await admin.fetchval("SELECT max(version) FROM footfall_events_schema") == 1
+    assert await admin.fetchval("SELECT max(version) FROM footfall_events_schema") == 2
 
 
 async def test_indexes_on_the_parent_and_every_partition(

@@ -143,7 +143,7 @@ async def test_migrations_are_idempotent_and_match_the_schema(open_store: Opener
 
     store = await open_store()
     await store.migrate()
-    assert await migrate.current_revision(store.engine) == "0002"
+    assert await migrate.current_revision(store.engine) == "0003"
     async with store.engine.connect() as conn:
         diff = await conn.run_sync(
             lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
@@ -181,3 +181,56 @@ def test_normalise_domain(raw: str, normalised: str) -> None:
 def test_bad_domain() -> None:
     with pytest.raises(ValueError):
         normalise_domain("   ")
+
+
+async def test_site_settings_defaults_and_round_trip(open_store: Opener) -> None:
+    store, other = await open_store(), await open_store()
+    site = await store.create_site("example.com", None, 1.0, timezone="Europe/Berlin")
+    assert (site.timezone, site.allowed_hostnames, site.honor_gpc) == ("Europe/Berlin", (), False)
+    assert (site.retention_days, site.live_min_count) == (None, 0)
+    changed = await store.update_site(
+        site.id,
+        allowed_hostnames=["Shop.Example.org", "*.example.net", "shop.example.org"],
+        honor_gpc=True,
+        retention_days=90,
+        live_min_count=3,
+    )
+    assert changed.allowed_hostnames == ("shop.example.org", "*.example.net")
+    seen = await other.get_site(site.id)  # another process sees the change at once
+    assert seen == changed
+    assert (seen.timezone, seen.honor_gpc, seen.retention_days, seen.live_min_count) == (
+        "Europe/Berlin",
+        True,
+        90,
+        3,
+    )
+    assert (await store.list_sites()) == [changed]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"retention_days": 0}, "retention_days"),
+        ({"live_min_count": -1}, "live_min_count"),
+        ({"name": "  "}, "name"),
+        ({"allowed_hostnames": ["not a host"]}, "not a domain"),
+        ({"domain": "other.com"}, "unknown site settings: domain"),
+    ],
+)
+async def test_invalid_site_settings_are_refused(
+    open_store: Opener, changes: dict[str, object], message: str
+) -> None:
+    store = await open_store()
+    site = await store.create_site("example.com", None, 1.0)
+    with pytest.raises(ValueError, match=message):
+        await store.update_site(site.id, **changes)
+    assert await store.get_site(site.id) == site
+
+
+async def test_update_of_a_deleted_site_is_not_found(open_store: Opener) -> None:
+    store = await open_store()
+    site = await store.create_site("example.com", None, 1.0)
+    await store.delete_site(site.id, 2.0)
+    with pytest.raises(NotFoundError):
+        await store.update_site(site.id, name="x")

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from footfall.errors import QueryTimeout, StoreInUse
-from footfall.storage.events import COLUMNS, PAGEVIEW, Event, RecentVisit
+from footfall.storage.events import COLUMNS, PAGEVIEW, PROPS_INDEX, Event, RecentVisit
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -58,6 +58,11 @@ _MIGRATIONS: tuple[str, ...] = (
         props JSON
     )
     """,
+    """
+    ALTER TABLE events ADD COLUMN region VARCHAR;  -- ISO 3166-2 code (user city database)
+    ALTER TABLE events ADD COLUMN city VARCHAR;
+    ALTER TABLE events ADD COLUMN event_id VARCHAR;  -- client event id (deduplication)
+    """,
 )
 
 
@@ -77,9 +82,11 @@ def _event(row: tuple[Any, ...]) -> Event:
 
 
 def _row(event: Event) -> tuple[Any, ...]:
-    ts, *middle, props = event.values()
-    encoded = json.dumps(props, separators=(",", ":")) if props else None
-    return (_to_datetime(ts), *middle, encoded)
+    values = list(event.values())
+    values[0] = _to_datetime(values[0])
+    props = values[PROPS_INDEX]
+    values[PROPS_INDEX] = json.dumps(props, separators=(",", ":")) if props else None
+    return tuple(values)
 
 
 T = TypeVar("T")

@@ -39,7 +39,14 @@ COLUMNS: tuple[str, ...] = (
     "device_type",
     "screen_size",
     "props",
+    # Added by schema version 2 (appended, so the table's column order stays COLUMNS).
+    "region",  # ISO 3166-2 subdivision code, only with a user-supplied city/region database
+    "city",
+    "event_id",  # the client's id for the event: a retried event is stored once
 )
+
+# Position of `props` in `COLUMNS`: stores encode it (JSON) unlike every other field.
+PROPS_INDEX = COLUMNS.index("props")
 
 
 @dataclass(slots=True)
@@ -68,6 +75,9 @@ class Event:
     device_type: str | None = None
     screen_size: str | None = None
     props: dict[str, Any] = field(default_factory=dict)
+    region: str | None = None
+    city: str | None = None
+    event_id: str | None = None
 
     @property
     def is_pageview(self) -> bool:

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import secrets
 import sqlite3
 import uuid
+import zoneinfo
 from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
@@ -137,7 +139,54 @@ class _TableWatch:
 
 
 def _site(row: Any) -> Site:
-    return Site(id=row.id, domain=row.domain, name=row.name, created_at=row.created_at)
+    return Site(
+        id=row.id,
+        domain=row.domain,
+        name=row.name,
+        created_at=row.created_at,
+        timezone=row.timezone,
+        allowed_hostnames=tuple(json.loads(row.allowed_hostnames)),
+        honor_gpc=bool(row.honor_gpc),
+        retention_days=row.retention_days,
+        live_min_count=row.live_min_count,
+    )
+
+
+def _site_values(site: Site) -> dict[str, Any]:
+    """The row of `sites` for a site (every column but `deleted_at`)."""
+    values = dataclasses.asdict(site)
+    values["allowed_hostnames"] = json.dumps(list(site.allowed_hostnames))
+    return values
+
+
+# The settings `update_site` may change, and the check each value must pass.
+SITE_SETTINGS = frozenset(
+    {"name", "timezone", "allowed_hostnames", "honor_gpc", "retention_days", "live_min_count"}
+)
+
+
+def check_site_settings(site: Site) -> Site:
+    """`site` with its settings normalised; ValueError naming the first invalid setting."""
+    name = site.name.strip()
+    if not name or len(name) > 200:
+        raise ValueError("name: must be 1 to 200 characters")
+    if site.timezone not in _timezones():
+        raise ValueError(f"timezone: unknown time zone {site.timezone!r}; use an IANA name")
+    hostnames = []
+    for entry in site.allowed_hostnames:
+        wildcard = entry.strip().startswith("*.")
+        host = normalise_domain(entry.strip().removeprefix("*."))
+        hostnames.append(f"*.{host}" if wildcard else host)
+    if site.retention_days is not None and not 1 <= site.retention_days <= 36_500:
+        raise ValueError("retention_days: must be between 1 and 36500 (or empty to keep all)")
+    if not 0 <= site.live_min_count <= 1_000_000:
+        raise ValueError("live_min_count: must be between 0 and 1000000")
+    return dataclasses.replace(site, name=name, allowed_hostnames=tuple(dict.fromkeys(hostnames)))
+
+
+@functools.cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
 
 
 def _token(row: Any) -> TokenInfo:
@@ -223,14 +272,43 @@ class SqlMetaStore:
     # -- sites ------------------------------------------------------------------------------
 
     @_unavailable
-    async def create_site(self, domain: str, name: str | None, now: float) -> Site:
+    async def create_site(self, domain: str, name: str | None, now: float, **settings: Any) -> Site:
+        """A new site; `settings` are any of `SITE_SETTINGS` (ValueError if invalid)."""
         host = normalise_domain(domain)
-        site = Site(id=str(uuid.uuid4()), domain=host, name=name or host, created_at=now)
+        unknown = set(settings) - SITE_SETTINGS
+        if unknown:
+            raise ValueError(f"unknown site settings: {', '.join(sorted(unknown))}")
+        site = check_site_settings(
+            Site(id=str(uuid.uuid4()), domain=host, name=name or host, created_at=now, **settings)
+        )
         async with self.engine.begin() as conn:
-            await conn.execute(
-                sites.insert().values(
-                    id=site.id, domain=site.domain, name=site.name, created_at=now
+            await conn.execute(sites.insert().values(**_site_values(site)))
+        self.invalidate()
+        return site
+
+    @_unavailable
+    async def update_site(self, site_id: str, **changes: Any) -> Site:
+        """Change some of a live site's `SITE_SETTINGS`; returns the site as now stored.
+
+        Raises NotFoundError for an unknown or deleted site, ValueError for invalid values.
+        """
+        unknown = set(changes) - SITE_SETTINGS
+        if unknown:
+            raise ValueError(f"unknown site settings: {', '.join(sorted(unknown))}")
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    sites.select().where(sites.c.id == site_id, sites.c.deleted_at.is_(None))
                 )
+            ).first()
+            if row is None:
+                raise NotFoundError(f"no site with id {site_id}")
+            site = check_site_settings(dataclasses.replace(_site(row), **changes))
+            values = _site_values(site)
+            await conn.execute(
+                sites.update()
+                .where(sites.c.id == site_id)
+                .values({key: values[key] for key in changes})
             )
         self.invalidate()
         return site
@@ -447,11 +525,7 @@ class SqlMetaStore:
             existing = await conn.scalar(sa.select(sites.c.id).where(sites.c.id == site.id))
             if existing is not None:
                 raise ValueError(f"site {site.id} already exists here; import into a new one")
-            await conn.execute(
-                sites.insert().values(
-                    id=site.id, domain=site.domain, name=site.name, created_at=site.created_at
-                )
-            )
+            await conn.execute(sites.insert().values(**_site_values(site)))
             for info, digest in site_tokens:
                 await conn.execute(
                     api_tokens.insert().values(

@@ -61,7 +61,7 @@ import asyncpg  # type: ignore[import-untyped]
 import orjson
 
 from footfall.errors import BackendUnavailable, QueryTimeout
-from footfall.storage.events import COLUMNS, PAGEVIEW, Event, RecentVisit
+from footfall.storage.events import COLUMNS, PAGEVIEW, PROPS_INDEX, Event, RecentVisit
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,11 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE events_default PARTITION OF events DEFAULT",
         "CREATE INDEX events_ts_brin ON events USING brin (ts)",
         "CREATE INDEX events_site_ts ON events (site_id, ts)",
+    ),
+    (
+        "ALTER TABLE events ADD COLUMN region text",  # ISO 3166-2 code (user city database)
+        "ALTER TABLE events ADD COLUMN city text",
+        "ALTER TABLE events ADD COLUMN event_id text",  # client event id (deduplication)
     ),
 )
 
@@ -210,8 +215,9 @@ async def _init_connection(con: Any) -> None:
 
 
 def _record(event: Event) -> tuple[Any, ...]:
-    *fields, props = event.values()
-    return (*fields, props or None)
+    values = list(event.values())
+    values[PROPS_INDEX] = values[PROPS_INDEX] or None
+    return tuple(values)
 
 
 def _event(row: Any) -> Event:
