@@ -1,7 +1,8 @@
 """Scenario 4 (in-process part): bytes per active visitor in the live structures.
 
 `tracemalloc` measures what `MemoryPresence` keeps for N visitors touched the way the writer's
-commit hook touches them (`touch_many` with batches of `(site id, visitor id, ts)`; visitor ids
+commit hook touches them (`touch_many` with batches of `(site id, visitor id, ts, path)` over a
+handful of pages; visitor ids
 are 64-bit hashes like the real ones, created inside the measured span because in the server
 the structure is what keeps them alive). Measured for one pageview per visitor and for three
 pageviews each within the window (stale queue entries stay until they expire). `MemoryVisits`,
@@ -30,6 +31,7 @@ from footfall.ingestion.visits import MemoryVisits
 from footfall.realtime.memory import MemoryPresence
 
 BATCH = 1000
+PAGES = ("/", "/pricing", "/features", "/about", "/posts/launch", "/guide/api")
 NOW = 1_790_000_000.0
 
 
@@ -62,7 +64,10 @@ def presence_bytes(visitors: int, pageviews_each: int, seed: int = 1) -> dict[st
             base = NOW - 150 + view * (150 / pageviews_each)
             for start in range(0, visitors, BATCH):
                 chunk = ids[start : start + BATCH]
-                touches = [(site_id, v, base + (start + i) * 1e-6) for i, v in enumerate(chunk)]
+                touches = [
+                    (site_id, v, base + (start + i) * 1e-6, PAGES[(start + i + view) % len(PAGES)])
+                    for i, v in enumerate(chunk)
+                ]
                 asyncio.run(presence.touch_many(touches))
         return presence
 

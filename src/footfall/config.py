@@ -86,6 +86,46 @@ class Settings(BaseSettings):
         description="Serve /demo, a test page carrying the tracker for this website id "
         "(set by `footfall serve --demo`).",
     )
+    rate_limit_realtime_per_second: float = Field(
+        default=50.0,
+        ge=0,
+        description="Realtime API requests per second per API token, sustained (0: no limit). "
+        "Hundreds of browsers polling every 30 s make a few requests per second.",
+    )
+    rate_limit_realtime_burst: int = Field(
+        default=500, ge=1, description="Realtime API requests per API token allowed at once."
+    )
+    rate_limit_stats_per_second: float = Field(
+        default=10.0,
+        ge=0,
+        description="Stats API requests per second per API token, sustained (0: no limit).",
+    )
+    rate_limit_stats_burst: int = Field(
+        default=100, ge=1, description="Stats API requests per API token allowed at once."
+    )
+    rate_limit_ingest_client_per_second: float = Field(
+        default=20.0,
+        ge=0,
+        description="Tracker events per second per client address (keyed by a salted hash, "
+        "never stored), sustained (0: no limit).",
+    )
+    rate_limit_ingest_client_burst: int = Field(
+        default=200, ge=1, description="Tracker events per client address allowed at once."
+    )
+    rate_limit_ingest_site_per_second: float = Field(
+        default=1000.0,
+        ge=0,
+        description="Events per second per website, both ingestion endpoints together, "
+        "sustained (0: no limit).",
+    )
+    rate_limit_ingest_site_burst: int = Field(
+        default=10_000, ge=1, description="Events per website allowed at once."
+    )
+    request_body_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Time a client has to send a request body; then it is answered 408.",
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

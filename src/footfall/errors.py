@@ -7,6 +7,8 @@
     │   ├── NotFound             404
     │   ├── PayloadTooLarge      413
     │   ├── UnsupportedMedia     415
+    │   ├── RequestTimeout       408: the client was too slow to send its body
+    │   ├── TooManyRequests      429: a rate limit; carries `Retry-After` and `RateLimit-*`
     │   └── ServiceUnavailable   503: carries `Retry-After`
     │       ├── BackendUnavailable   a database or cache is down (names which)
     │       └── QueryTimeout         a stats query ran past its time limit
@@ -52,6 +54,21 @@ class PayloadTooLarge(ApiError):
 
 class UnsupportedMedia(ApiError):
     status = 415
+
+
+class RequestTimeout(ApiError):
+    status = 408
+
+
+class TooManyRequests(ApiError):
+    """A rate limit was reached; `headers` (Retry-After, RateLimit-*) tell when to retry."""
+
+    status = 429
+
+    def __init__(self, retry_after: int, headers: dict[str, str]) -> None:
+        super().__init__(f"Too many requests; retry in {retry_after} seconds")
+        self.retry_after = retry_after
+        self.headers = headers
 
 
 class ServiceUnavailable(ApiError):

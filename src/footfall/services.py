@@ -25,6 +25,9 @@ from footfall.ingestion.pipeline import Pipeline
 from footfall.ingestion.visitor import SaltRing
 from footfall.ingestion.visits import MemoryVisits
 from footfall.ingestion.visits_base import Visits
+from footfall.ratelimit.base import RateLimiter
+from footfall.ratelimit.memory import MemoryRateLimiter
+from footfall.ratelimit.policies import ApiRateLimits
 from footfall.realtime.base import Presence, Touch
 from footfall.realtime.memory import MemoryPresence
 from footfall.storage.duckdb_events import DuckDBEventStore
@@ -52,6 +55,7 @@ class Services:
     drops: DropCounter
     pipeline: Pipeline
     writer: GroupCommitWriter
+    limits: ApiRateLimits
     _housekeeping: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
@@ -63,6 +67,7 @@ class Services:
         events: EventStore
         presence: Presence
         visits: Visits
+        limiter: RateLimiter
         timeout = float(settings.visit_timeout_seconds)
         if settings.cluster:
             if not settings.redis_url or not settings.database_url:
@@ -92,11 +97,15 @@ class Services:
                 client, settings.redis_prefix, clock, loader=load_touches, owns_client=True
             )
             visits = RedisVisits(client, settings.redis_prefix, timeout=timeout)
+            from footfall.ratelimit.redis import RedisRateLimiter
+
+            limiter = RedisRateLimiter(client, settings.redis_prefix)
         else:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             events = DuckDBEventStore(settings.events_path)
             presence = MemoryPresence(clock)
             visits = MemoryVisits(timeout=timeout)
+            limiter = MemoryRateLimiter()
         drops = DropCounter()
         pipeline = Pipeline(SaltRing(meta), visits, drops)
 
@@ -112,7 +121,10 @@ class Services:
             max_delay=settings.writer_max_delay_ms / 1000.0,
             queue_size=settings.writer_queue_size,
         )
-        return cls(settings, clock, meta, events, presence, visits, drops, pipeline, writer)
+        limits = ApiRateLimits(limiter, settings, SaltRing(meta))
+        return cls(
+            settings, clock, meta, events, presence, visits, drops, pipeline, writer, limits=limits
+        )
 
     async def start(self) -> None:
         await self.rebuild_live_state()
@@ -158,6 +170,7 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
         await self.writer.close()
+        await self.limits.close()
         await self.presence.close()
         await self.visits.close()
         await self.events.close()

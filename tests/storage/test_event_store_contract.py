@@ -180,8 +180,9 @@ async def test_recent_visits(store: EventStore) -> None:
     await store.append(
         [
             # visitor 1: a pageview in visit 10, later a custom event in visit 11
+            full_event(ts=990.0, visitor_id=1, visit_id=10, pathname="/first"),
             full_event(ts=1000.0, visitor_id=1, visit_id=10),
-            full_event(ts=1100.0, visitor_id=1, visit_id=11, name="signup"),
+            full_event(ts=1100.0, visitor_id=1, visit_id=11, name="signup", pathname="/x"),
             # visitor 2: only custom events
             full_event(ts=1050.0, visitor_id=2, visit_id=20, name="signup"),
             # visitor 3: only before `since`
@@ -203,6 +204,13 @@ async def test_recent_visits(store: EventStore) -> None:
     assert (four.visit_id, four.last_ts, four.last_pageview_ts) == (40, 900.0, 900.0)
     other = visits["other", 1]
     assert (other.visit_id, other.last_ts, other.last_pageview_ts) == (90, 1200.0, 1200.0)
+    # The page of the latest pageview (what live per-page counts are rebuilt from).
+    assert [visits[key].last_pageview_path for key in sorted(visits)] == [
+        "/pricing",
+        "/pricing",
+        None,
+        "/pricing",
+    ]
     assert await store.recent_visits(2000.0) == []
 
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from footfall.api.body import read_limited
 from footfall.api.responses import RawJSONResponse, error_response, json_response, preflight
+from footfall.api.throttle import EXPOSE_HEADERS, enforce
 from footfall.auth.api_auth import WEBSITE_NOT_FOUND, authorize_token
 from footfall.errors import ApiError, NotFound
 from footfall.ingestion.client_ip import client_ip
@@ -26,7 +27,7 @@ from footfall.storage.events import Event
 DROPPED_HEADER = "X-Footfall-Dropped"
 _PUBLIC_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": DROPPED_HEADER,
+    "Access-Control-Expose-Headers": f"{DROPPED_HEADER}, {EXPOSE_HEADERS}",
     "Cache-Control": "no-store",
 }
 
@@ -46,12 +47,16 @@ async def track(request: Request) -> Response:
     """POST /api/event — public, CORS-open; body `{"websiteId","name","url",…}` as JSON.
 
     202 accepted or dropped (reason in `X-Footfall-Dropped`); 400 malformed or invalid body;
-    404 unknown website; 413 body too large; 503 overloaded (with Retry-After).
+    404 unknown website; 408 body too slow; 413 body too large; 429 rate limit of the client
+    or the site (`Retry-After`); 503 overloaded (with Retry-After).
     """
     services: Services = request.app.state.services
     settings = services.settings
     try:
-        payload = parse(TrackerHit, await read_limited(request, settings.max_body_bytes))
+        body = await read_limited(
+            request, settings.max_body_bytes, settings.request_body_timeout_seconds
+        )
+        payload = parse(TrackerHit, body)
         auth = await services.meta.site_auth(payload.websiteId)
         if auth is None:
             raise NotFound(WEBSITE_NOT_FOUND)
@@ -60,10 +65,12 @@ async def track(request: Request) -> Response:
             request.headers.get("x-forwarded-for"),
             settings.trusted_proxies,
         )
+        now = services.clock.now()
+        enforce(await services.limits.ingest(auth.site.id, ip, now))
         hit = tracker_hit(
             payload,
             auth.site,
-            services.clock.now(),
+            now,
             ip=ip,
             user_agent=request.headers.get("user-agent", ""),
             purpose=_purpose(request),
@@ -89,15 +96,20 @@ async def import_events(request: Request) -> Response:
     Body `{"events": [{"name","url","referrer","props","timestamp","visitorId","ip",
     "userAgent","screenWidth"}, …]}`. All-or-nothing: one invalid event rejects the batch (400,
     naming `events[i].field`), nothing is stored. 202 `{"accepted": n, "dropped": {reason: n}}`
-    after the accepted events are committed; 401 auth; 413 too large; 503 overloaded.
+    after the accepted events are committed; 401 auth; 408 body too slow; 413 too large;
+    429 the site's rate limit; 503 overloaded.
     """
     services: Services = request.app.state.services
     settings = services.settings
     try:
         auth, token_id = await authorize_token(services.meta, request.headers.get("authorization"))
-        batch = parse(ServerBatch, await read_limited(request, settings.max_batch_body_bytes))
+        body = await read_limited(
+            request, settings.max_batch_body_bytes, settings.request_body_timeout_seconds
+        )
+        batch = parse(ServerBatch, body)
         now = services.clock.now()
         hits = server_hits(batch, auth.site, now, settings.max_batch_events)
+        enforce(await services.limits.ingest(auth.site.id, None, now, len(hits)))
         await services.meta.note_token_used(token_id, now)
         accepted: list[Event] = []
         dropped: Counter[str] = Counter()

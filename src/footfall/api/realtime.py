@@ -13,17 +13,19 @@ from footfall.api.responses import (
     preflight,
     query_value,
 )
+from footfall.api.throttle import EXPOSE_HEADERS, enforce, with_limit_headers
 from footfall.auth.api_auth import authorize_site
 from footfall.clock import iso_millis
 from footfall.errors import ApiError
 from footfall.services import Services
 
-_HEADERS = {"Cache-Control": NO_STORE, "Access-Control-Allow-Origin": "*"}
-_RAW_HEADERS = [
-    (b"content-type", b"application/json"),
-    (b"cache-control", NO_STORE.encode()),
-    (b"access-control-allow-origin", b"*"),
-]
+_HEADERS = {
+    "Cache-Control": NO_STORE,
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": EXPOSE_HEADERS,
+}
+_RAW_HEADERS = [(name.lower().encode(), value.encode()) for name, value in _HEADERS.items()]
+_RAW_HEADERS.insert(0, (b"content-type", b"application/json"))
 
 
 async def realtime(request: Request) -> Response:
@@ -31,7 +33,8 @@ async def realtime(request: Request) -> Response:
 
     200 `{"currentVisitors", "websiteId", "timestamp"}`; 400 websiteId missing; 401 header
     missing, malformed token, no token configured, wrong token; 404 unknown website;
-    500 internal error; 503 a backend (cluster mode) is unreachable. Not cacheable; CORS-open.
+    429 rate limit of the token (`Retry-After`); 500 internal error; 503 a backend (cluster
+    mode) is unreachable. Not cacheable; CORS-open.
     """
     services: Services = request.app.state.services
     website_id = query_value(request.scope["query_string"], "websiteId")
@@ -39,13 +42,15 @@ async def realtime(request: Request) -> Response:
         auth, token_id = await authorize_site(
             services.meta, request.headers.get("authorization"), website_id
         )
-        count = await services.presence.count(auth.site.id)
         now = services.clock.now()
+        limit = await services.limits.realtime(token_id, now)
+        enforce(limit)
+        count = await services.presence.count(auth.site.id)
         await services.meta.note_token_used(token_id, now)
     except ApiError as error:
         return error_response(error, _HEADERS)
     body = {"currentVisitors": count, "websiteId": website_id, "timestamp": iso_millis(now)}
-    return RawJSONResponse(orjson.dumps(body), 200, _RAW_HEADERS)
+    return RawJSONResponse(orjson.dumps(body), 200, with_limit_headers(_RAW_HEADERS, limit))
 
 
 async def realtime_preflight(_request: Request) -> Response:

@@ -13,7 +13,7 @@ from urllib.parse import unquote_plus
 import orjson
 from starlette.responses import Response
 
-from footfall.errors import ApiError, ServiceUnavailable, Unauthorized
+from footfall.errors import ApiError, ServiceUnavailable, TooManyRequests, Unauthorized
 
 INTERNAL_ERROR = "Internal server error"
 NO_STORE = "no-store"
@@ -66,6 +66,8 @@ def error_response(error: ApiError, headers: Mapping[str, str] | None = None) ->
         merged["WWW-Authenticate"] = "Bearer"
     if isinstance(error, ServiceUnavailable):
         merged["Retry-After"] = str(error.retry_after)
+    if isinstance(error, TooManyRequests):
+        merged.update(error.headers)
     return json_response({"error": error.message}, error.status, merged)
 
 

@@ -11,12 +11,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from footfall.api.responses import NO_STORE, error_response, json_response, preflight
+from footfall.api.throttle import EXPOSE_HEADERS, enforce
 from footfall.auth.api_auth import authorize_site
 from footfall.errors import ApiError
 from footfall.services import Services
 from footfall.stats import Kind, answer, parse_query
 
-_HEADERS = {"Cache-Control": NO_STORE, "Access-Control-Allow-Origin": "*"}
+_HEADERS = {
+    "Cache-Control": NO_STORE,
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": EXPOSE_HEADERS,
+}
 
 
 async def _stats(request: Request, kind: Kind) -> Response:
@@ -28,6 +33,7 @@ async def _stats(request: Request, kind: Kind) -> Response:
             request.query_params.get("websiteId"),
         )
         now = services.clock.now()
+        enforce(await services.limits.stats(token_id, now))
         query = parse_query(kind, auth.site.id, request.query_params.multi_items(), now)
         body = await answer(services.events, query)
         await services.meta.note_token_used(token_id, now)

@@ -1,9 +1,10 @@
 """`MemoryPresence`: presence in this process's memory (the embedded tier).
 
-One `ExpiringLatest` per site maps visitor -> latest pageview time; counting expires what
-left the window and returns the number of keys left, so both touch and count are O(1)
-amortised. Timestamps later than now (allowed backfill skew) are clamped to now so that a
-visitor is never held in the window longer than the window itself.
+One `SiteVisitors` per site maps visitor -> latest pageview (time and page); counting expires
+what left the window and returns the number of visitors left (or of those on matching pages),
+so touch and count are O(1) amortised (a prefix pattern adds O(pages with visitors)).
+Timestamps later than now (allowed backfill skew) are clamped to now so that a visitor is never
+held in the window longer than the window itself.
 """
 
 from __future__ import annotations
@@ -11,28 +12,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from footfall.clock import Clock
-from footfall.expiring import ExpiringLatest
 from footfall.realtime.base import WINDOW_SECONDS, Touch
+from footfall.realtime.paths import PathPattern
+from footfall.realtime.site_visitors import SiteVisitors
 
 
 class MemoryPresence:
-    """Exact per-site live visitor counts held in a dict of `ExpiringLatest`."""
+    """Exact per-site and per-page live visitor counts held in a dict of `SiteVisitors`."""
 
     def __init__(self, clock: Clock, window: float = WINDOW_SECONDS) -> None:
         self.window = window
         self._clock = clock
-        self._sites: dict[str, ExpiringLatest[int, None]] = {}
+        self._sites: dict[str, SiteVisitors] = {}
 
     def _touch(self, touches: Iterable[Touch], now: float) -> None:
         cutoff = now - self.window
-        for site_id, visitor_id, ts in touches:
+        for site_id, visitor_id, ts, path in touches:
             ts = min(ts, now)
             if ts <= cutoff:
                 continue
             visitors = self._sites.get(site_id)
             if visitors is None:
-                visitors = self._sites[site_id] = ExpiringLatest()
-            visitors.touch(visitor_id, ts, None)
+                visitors = self._sites[site_id] = SiteVisitors()
+            visitors.touch(visitor_id, ts, path)
 
     async def touch_many(self, touches: Sequence[Touch]) -> None:
         self._touch(touches, self._clock.now())
@@ -43,6 +45,13 @@ class MemoryPresence:
             return 0
         visitors.expire(self._clock.now() - self.window)
         return len(visitors)
+
+    async def count_path(self, site_id: str, pattern: PathPattern) -> int:
+        visitors = self._sites.get(site_id)
+        if visitors is None:
+            return 0
+        visitors.expire(self._clock.now() - self.window)
+        return visitors.count(pattern)
 
     async def rebuild(self, touches: Iterable[Touch]) -> None:
         self._sites.clear()

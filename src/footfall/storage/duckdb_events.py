@@ -166,11 +166,12 @@ class DuckDBEventStore:
         query = """
             /* duckdb_events.recent_visits */
             SELECT site_id, visitor_id, arg_max(visit_id, ts) AS visit_id, max(ts) AS last_ts,
-                   max(ts) FILTER (WHERE name = ?) AS last_pageview_ts
+                   max(ts) FILTER (WHERE name = ?) AS last_pageview_ts,
+                   arg_max(pathname, ts) FILTER (WHERE name = ?) AS last_pageview_path
             FROM events WHERE ts >= ?
             GROUP BY site_id, visitor_id
         """
-        rows = await self._call(self._run, query, [PAGEVIEW, _to_datetime(since)])
+        rows = await self._call(self._run, query, [PAGEVIEW, PAGEVIEW, _to_datetime(since)])
         return [
             RecentVisit(
                 site_id=site_id,
@@ -178,8 +179,9 @@ class DuckDBEventStore:
                 visit_id=visit_id,
                 last_ts=_to_unix(last_ts),
                 last_pageview_ts=_to_unix(last_pv) if last_pv is not None else None,
+                last_pageview_path=last_path,
             )
-            for site_id, visitor_id, visit_id, last_ts, last_pv in rows
+            for site_id, visitor_id, visit_id, last_ts, last_pv, last_path in rows
         ]
 
     async def count(self, site_id: str | None = None) -> int:

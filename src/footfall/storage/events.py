@@ -100,6 +100,7 @@ class RecentVisit:
     visit_id: int
     last_ts: float
     last_pageview_ts: float | None
+    last_pageview_path: str | None = None  # the page of that latest pageview
 
 
 class EventStore(Protocol):

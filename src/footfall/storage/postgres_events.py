@@ -135,7 +135,9 @@ _RECENT_VISITS = """
     SELECT site_id, visitor_id,
            (array_agg(visit_id ORDER BY ts DESC, visit_id DESC))[1] AS visit_id,
            max(ts) AS last_ts,
-           max(ts) FILTER (WHERE name = $1) AS last_pageview_ts
+           max(ts) FILTER (WHERE name = $1) AS last_pageview_ts,
+           (array_agg(pathname ORDER BY ts DESC) FILTER (WHERE name = $1))[1]
+               AS last_pageview_path
     FROM events WHERE ts >= $2
     GROUP BY site_id, visitor_id
 """
@@ -471,6 +473,7 @@ class PostgresEventStore:
                 visit_id=row["visit_id"],
                 last_ts=row["last_ts"],
                 last_pageview_ts=row["last_pageview_ts"],
+                last_pageview_path=row["last_pageview_path"],
             )
             for row in rows
         ]
