@@ -87,7 +87,7 @@ class Services:
             async def load_touches() -> list[Touch]:
                 since = clock.now() - presence.window
                 return [
-                    (v.site_id, v.visitor_id, v.last_pageview_ts)
+                    (v.site_id, v.visitor_id, v.last_pageview_ts, v.last_pageview_path or "/")
                     for v in await store.recent_visits(since)
                     if v.last_pageview_ts is not None
                 ]
@@ -110,7 +110,9 @@ class Services:
         pipeline = Pipeline(SaltRing(meta), visits, drops)
 
         async def on_commit(batch: Sequence[Event]) -> None:
-            touches = [(e.site_id, e.visitor_id, e.ts) for e in batch if e.is_pageview]
+            touches = [
+                (e.site_id, e.visitor_id, e.ts, e.pathname) for e in batch if e.is_pageview
+            ]
             if touches:
                 await presence.touch_many(touches)
 
@@ -138,7 +140,7 @@ class Services:
         recent = await self.events.recent_visits(since)
         await self.visits.rebuild(recent)
         await self.presence.rebuild(
-            (v.site_id, v.visitor_id, v.last_pageview_ts)
+            (v.site_id, v.visitor_id, v.last_pageview_ts, v.last_pageview_path or "/")
             for v in recent
             if v.last_pageview_ts is not None
         )
