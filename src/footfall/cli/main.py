@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from footfall.cli.keys import keys_app
 from footfall.clock import iso_millis
 from footfall.config import Settings
 from footfall.errors import NotFoundError, StoreInUse
@@ -32,6 +33,7 @@ sites_app = typer.Typer(help="Add, list and delete websites.", no_args_is_help=T
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(sites_app, name="sites")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(keys_app, name="keys")
 
 DataDir = Annotated[
     Path | None,

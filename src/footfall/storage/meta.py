@@ -258,6 +258,12 @@ class SqlMetaStore:
         async with self.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
+    @_unavailable
+    async def data_version(self) -> int:
+        """A number that moves whenever any process changed the metadata: lets caches kept
+        outside this class (publishable keys) drop what they hold when this store would."""
+        return await self._watch.version()
+
     async def _refresh_if_changed(self) -> None:
         version = await self._watch.version()
         if version != self._seen_version:
