@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         description="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For "
         "is believed. Empty: the socket peer is the client.",
     )
+    geoip_database: Path | None = Field(
+        default=None,
+        description="A MaxMind DB file (.mmdb: MaxMind GeoLite2/GeoIP2 City or Country, or "
+        "DB-IP City/Country Lite) to locate visitors by country, region and city. Unset: "
+        "country only, from the bundled table of Regional Internet Registry data.",
+    )
     visit_timeout_seconds: int = Field(
         default=1800, ge=60, description="A visit ends after this long without events."
     )
@@ -126,6 +132,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Time a client has to send a request body; then it is answered 408.",
     )
+
+    @field_validator("geoip_database", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `FOOTFALL_GEOIP_DATABASE=` (empty) means "no database", not the current folder.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

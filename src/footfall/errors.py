@@ -13,7 +13,8 @@
     │       ├── BackendUnavailable   a database or cache is down (names which)
     │       └── QueryTimeout         a stats query ran past its time limit
     ├── NotFoundError            a CLI/domain lookup that found nothing (site, token)
-    └── StoreInUse               the embedded event store is locked by another process
+    ├── StoreInUse               the embedded event store is locked by another process
+    └── GeoDatabaseError         the configured IP geolocation database cannot be used
 
 `api.responses.error_response` is the one place an `ApiError` becomes `{"error": "..."}`;
 anything else that escapes a handler is logged and answered with the spec's generic 500.
@@ -104,3 +105,7 @@ class NotFoundError(FootfallError):
 
 class StoreInUse(FootfallError):
     """The embedded tier's event store is opened by another process."""
+
+
+class GeoDatabaseError(FootfallError):
+    """`FOOTFALL_GEOIP_DATABASE` names a file that is missing or not a usable MaxMind DB."""

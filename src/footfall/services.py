@@ -21,6 +21,7 @@ from footfall.clock import Clock
 from footfall.config import Settings
 from footfall.errors import FootfallError
 from footfall.ingestion.drops import DropCounter
+from footfall.ingestion.geo import open_geo
 from footfall.ingestion.pipeline import Pipeline
 from footfall.ingestion.visitor import SaltRing
 from footfall.ingestion.visits import MemoryVisits
@@ -61,6 +62,8 @@ class Services:
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Services:
         """Open the stores the settings name: cluster backends, else the data folder."""
+        # First: a geolocation database that cannot be used stops the start with nothing open.
+        geo = open_geo(settings.geoip_database)
         meta = await SqlMetaStore.open(
             database_url=settings.database_url, sqlite_path=settings.meta_path
         )
@@ -72,6 +75,7 @@ class Services:
         if settings.cluster:
             if not settings.redis_url or not settings.database_url:
                 await meta.close()
+                geo.close()
                 raise ConfigurationError(
                     "Cluster mode needs both FOOTFALL_DATABASE_URL and FOOTFALL_REDIS_URL: "
                     "instances share live presence through Redis."
@@ -107,7 +111,7 @@ class Services:
             visits = MemoryVisits(timeout=timeout)
             limiter = MemoryRateLimiter()
         drops = DropCounter()
-        pipeline = Pipeline(SaltRing(meta), visits, drops)
+        pipeline = Pipeline(SaltRing(meta), visits, drops, geo=geo)
 
         async def on_commit(batch: Sequence[Event]) -> None:
             touches = [
@@ -177,4 +181,6 @@ class Services:
         await self.visits.close()
         await self.events.close()
         await self.meta.close()
+        if self.pipeline.geo is not None:
+            self.pipeline.geo.close()
         log.info("stopped", extra={"committed_events": self.writer.committed_events})

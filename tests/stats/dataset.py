@@ -23,9 +23,11 @@ month) than in UTC. Visits (visitor id / visit id), all in 2026 but V9 and V10:
 | V9 9/91    | 25-11-02 05:30 | 01:30 EDT   | pv /; direct, Chrome                       |
 | V10 10/101 | 25-11-02 06:30 | 01:30 EST   | pv /; direct, Chrome                       |
 
-The software, device and screen of each visit are in `events()`. Plus one event of another
-site (never counted). V9 and V10 fall in the hour New York lives twice when daylight saving
-time ends.
+The software, device, screen and location (country, region, city) of each visit are in the
+profiles below (`CHROME_WINDOWS`: US-CA San Francisco, `FIREFOX_LINUX`: DE-BE Berlin,
+`SAFARI_IOS`: US-NY New York, `CHROME_MAC`: NL-NH Amsterdam, `FIREFOX_WINDOWS`: US-CA without
+a city, `CHROME_ANDROID`: GB only). Plus one event of another site (never counted). V9 and
+V10 fall in the hour New York lives twice when daylight saving time ends.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ CHROME_WINDOWS = dict(
     device_type="desktop",
     screen_size="desktop",
     country="US",
+    region="US-CA",
+    city="San Francisco",
 )
 FIREFOX_LINUX = dict(
     browser="Firefox",
@@ -63,6 +67,8 @@ FIREFOX_LINUX = dict(
     device_type="desktop",
     screen_size="laptop",
     country="DE",
+    region="DE-BE",
+    city="Berlin",
 )
 SAFARI_IOS = dict(
     browser="Safari",
@@ -72,6 +78,8 @@ SAFARI_IOS = dict(
     device_type="mobile",
     screen_size="mobile",
     country="US",
+    region="US-NY",
+    city="New York",
 )
 CHROME_MAC = dict(
     browser="Chrome",
@@ -81,6 +89,8 @@ CHROME_MAC = dict(
     device_type="desktop",
     screen_size="laptop",
     country="NL",
+    region="NL-NH",
+    city="Amsterdam",
 )
 FIREFOX_WINDOWS = dict(
     browser="Firefox",
@@ -90,6 +100,7 @@ FIREFOX_WINDOWS = dict(
     device_type="desktop",
     screen_size="desktop",
     country="US",
+    region="US-CA",  # a region without a city (the database knows no closer)
 )
 CHROME_ANDROID = dict(
     browser="Chrome Mobile",
@@ -98,7 +109,7 @@ CHROME_ANDROID = dict(
     os_version="14",
     device_type="mobile",
     screen_size="mobile",
-    country="GB",
+    country="GB",  # no region or city (the country table alone)
 )
 GOOGLE = dict(referrer="https://www.google.com/", referrer_source="Google")
 HACKER_NEWS = dict(referrer="https://news.ycombinator.com/", referrer_source="Hacker News")

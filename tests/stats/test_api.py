@@ -133,12 +133,13 @@ async def test_site_without_token(running: Running) -> None:
         ),
         (
             "breakdown",
-            {"property": "visit:city"},
-            'property: unknown property "visit:city"; allowed: event:page, event:hostname, '
+            {"property": "visit:planet"},
+            'property: unknown property "visit:planet"; allowed: event:page, event:hostname, '
             "event:name, visit:entry_page, visit:exit_page, visit:source, visit:referrer, "
             "visit:utm_source, visit:utm_medium, visit:utm_campaign, visit:utm_term, "
-            "visit:utm_content, visit:country, visit:browser, visit:browser_version, visit:os, "
-            "visit:os_version, visit:device, visit:screen, event:props:<key>",
+            "visit:utm_content, visit:country, visit:region, visit:city, visit:browser, "
+            "visit:browser_version, visit:os, visit:os_version, visit:device, visit:screen, "
+            "event:props:<key>",
         ),
         ("breakdown", {"limit": "5000"}, "limit: expected an integer from 1 to 1000"),
         (

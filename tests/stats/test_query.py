@@ -20,8 +20,9 @@ METRICS_ALLOWED = (
 DIMENSIONS_ALLOWED = (
     "allowed: event:page, event:hostname, event:name, visit:entry_page, visit:exit_page, "
     "visit:source, visit:referrer, visit:utm_source, visit:utm_medium, visit:utm_campaign, "
-    "visit:utm_term, visit:utm_content, visit:country, visit:browser, visit:browser_version, "
-    "visit:os, visit:os_version, visit:device, visit:screen, event:props:<key>"
+    "visit:utm_term, visit:utm_content, visit:country, visit:region, visit:city, visit:browser, "
+    "visit:browser_version, visit:os, visit:os_version, visit:device, visit:screen, "
+    "event:props:<key>"
 )
 PERIODS_ALLOWED = "allowed: day, today, 24h, 7d, 30d, month, last_month, 12mo, custom"
 

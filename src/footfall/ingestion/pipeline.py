@@ -4,7 +4,7 @@ Each step looks at the `Hit` (and may fill in what it derived) and returns None 
 a `DropReason` to stop. Every drop is counted. Validation that deserves a 400 (bad URL, no way
 to identify the visitor) happens before: `Hit` only holds well-formed input.
 
-    prefetch ▸ hostname ▸ bots ▸ visitor ▸ visit  →  Event
+    prefetch ▸ hostname ▸ bots ▸ locate ▸ visitor ▸ visit  →  Event
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from footfall.ingestion import enrich
 from footfall.ingestion.drops import DropCounter, DropReason
+from footfall.ingestion.geo import NOWHERE, GeoLookup, Location
 from footfall.ingestion.visitor import SaltRing, explicit_visitor_id, visitor_hash
 from footfall.ingestion.visits_base import Visits
 from footfall.storage.events import Event
@@ -41,6 +42,7 @@ class Hit:
     purpose: str | None = None
     # Filled in by the steps:
     software: enrich.Software | None = None
+    location: Location = NOWHERE  # country/region/city of `ip`; the address is never stored
     visitor_id: int = 0
     previous_visitor_id: int | None = None  # the id under yesterday's salt
     visit_id: int = 0
@@ -52,14 +54,22 @@ Step = Callable[[Hit], Awaitable[DropReason | None]]
 class Pipeline:
     """Runs the steps in order; `process` returns an `Event` or the reason it was dropped."""
 
-    def __init__(self, salts: SaltRing, visits: Visits, drops: DropCounter) -> None:
+    def __init__(
+        self,
+        salts: SaltRing,
+        visits: Visits,
+        drops: DropCounter,
+        geo: GeoLookup | None = None,
+    ) -> None:
         self._salts = salts
         self._visits = visits
         self.drops = drops
+        self.geo = geo  # None: events are stored without a location
         self.steps: list[tuple[str, Step]] = [
             ("prefetch", self.check_prefetch),
             ("hostname", self.check_hostname),
             ("bots", self.drop_bots),
+            ("locate", self.locate),
             ("visitor", self.identify_visitor),
             ("visit", self.assign_visit),
         ]
@@ -93,6 +103,11 @@ class Pipeline:
             return None
         hit.software = enrich.software(hit.user_agent)
         return DropReason.BOT if hit.software.is_bot else None
+
+    async def locate(self, hit: Hit) -> DropReason | None:
+        if self.geo is not None and hit.ip:
+            hit.location = self.geo.locate(hit.ip)
+        return None
 
     async def identify_visitor(self, hit: Hit) -> DropReason | None:
         if hit.explicit_visitor is not None:
@@ -133,6 +148,9 @@ class Pipeline:
             utm_campaign=utm.get("utm_campaign"),
             utm_term=utm.get("utm_term"),
             utm_content=utm.get("utm_content"),
+            country=hit.location.country,
+            region=hit.location.region,
+            city=hit.location.city,
             browser=software.browser if software else None,
             browser_version=software.browser_version if software else None,
             os=software.os if software else None,

@@ -62,6 +62,8 @@ _DIMENSIONS: tuple[Dimension, ...] = (
     _visit("utm_term", "utm_term"),
     _visit("utm_content", "utm_content"),
     _visit("country", "country"),
+    _visit("region", "region"),
+    _visit("city", "city"),
     _visit("browser", "browser"),
     _visit("browser_version", "browser_version"),
     _visit("os", "os"),
