@@ -93,8 +93,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FootfallApp:
 
 def app_from_environment() -> Starlette:
     """App factory for worker processes (`serve --workers N`): settings from FOOTFALL_*."""
-    from footfall import logs
+    from footfall import guarded_http, logs
 
     settings = Settings()
     logs.configure(settings.log_level)
+    guarded_http.configure(settings)  # this worker's protocol limits
     return create_app(settings)

@@ -127,10 +127,27 @@ class Settings(BaseSettings):
     rate_limit_ingest_site_burst: int = Field(
         default=10_000, ge=1, description="Events per website allowed at once."
     )
+    request_head_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Time a client has to send a request's line and headers; then the "
+        "connection is closed (slow clients must not hold connections).",
+    )
     request_body_timeout_seconds: float = Field(
         default=10.0,
         gt=0,
         description="Time a client has to send a request body; then it is answered 408.",
+    )
+    max_request_head_bytes: int = Field(
+        default=32_768,
+        ge=4096,
+        description="Largest request line plus headers; larger heads are answered 431.",
+    )
+    max_concurrency: int = Field(
+        default=2048,
+        ge=1,
+        description="Open connections or requests in progress beyond which new requests are "
+        "answered 503 (bounds memory under a flood).",
     )
 
     @field_validator("geoip_database", mode="before")

@@ -13,7 +13,14 @@ from urllib.parse import unquote_plus
 import orjson
 from starlette.responses import Response
 
-from footfall.errors import ApiError, ServiceUnavailable, TooManyRequests, Unauthorized
+from footfall.errors import (
+    ApiError,
+    PayloadTooLarge,
+    RequestTimeout,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 
 INTERNAL_ERROR = "Internal server error"
 NO_STORE = "no-store"
@@ -68,6 +75,10 @@ def error_response(error: ApiError, headers: Mapping[str, str] | None = None) ->
         merged["Retry-After"] = str(error.retry_after)
     if isinstance(error, TooManyRequests):
         merged.update(error.headers)
+    if isinstance(error, RequestTimeout | PayloadTooLarge):
+        # The rest of the body is still on its way (or never comes): the connection cannot
+        # carry another request, so end it instead of reading what was refused.
+        merged["Connection"] = "close"
     return json_response({"error": error.message}, error.status, merged)
 
 
