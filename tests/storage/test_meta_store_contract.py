@@ -234,3 +234,21 @@ async def test_update_of_a_deleted_site_is_not_found(open_store: Opener) -> None
     await store.delete_site(site.id, 2.0)
     with pytest.raises(NotFoundError):
         await store.update_site(site.id, name="x")
+
+
+async def test_rotate_token_replaces_it_in_one_step(open_store: Opener) -> None:
+    server, dashboard = await open_store(), await open_store()
+    site = await dashboard.create_site("example.com", None, 1.0)
+    other = await dashboard.create_site("other.com", None, 1.0)
+    old_secret, old = await dashboard.create_token(site.id, 2.0, name="pricing card")
+    assert await server.site_auth_for_token(tokens.hash_token(old_secret)) is not None
+    secret, new, revoked = await dashboard.rotate_token(site.id, old.id, 3.0)
+    assert tokens.is_well_formed(secret) and secret != old_secret
+    assert (new.name, new.created_at, new.revoked_at) == ("pricing card", 3.0, None)
+    assert (revoked.id, revoked.revoked_at) == (old.id, 3.0)
+    auth = await server.site_auth(site.id)
+    assert auth is not None and auth.tokens == ((tokens.hash_token(secret), new.id),)
+    assert await server.site_auth_for_token(tokens.hash_token(old_secret)) is None
+    for site_id, token_id in ((site.id, old.id), (other.id, new.id), (site.id, "missing")):
+        with pytest.raises(NotFoundError):  # revoked, another site's, unknown
+            await dashboard.rotate_token(site_id, token_id, 4.0)

@@ -152,6 +152,11 @@ def _site(row: Any) -> Site:
     )
 
 
+def site_from_row(row: Any) -> Site:
+    """A `Site` from a row that carries the columns of `sites` (for stores joining it)."""
+    return _site(row)
+
+
 def _site_values(site: Site) -> dict[str, Any]:
     """The row of `sites` for a site (every column but `deleted_at`)."""
     values = dataclasses.asdict(site)
@@ -507,6 +512,53 @@ class SqlMetaStore:
             )
         self.invalidate()
         return dataclasses.replace(_token(rows[0]), revoked_at=now)
+
+    @_unavailable
+    async def rotate_token(
+        self, site_id: str, token_id: str, now: float
+    ) -> tuple[str, TokenInfo, TokenInfo]:
+        """Replace an active token of the site by a new one with the same name, in one
+        transaction: returns the new secret, the new token and the revoked one.
+
+        NotFoundError unless `token_id` is an active token of `site_id`.
+        """
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    api_tokens.select().where(
+                        api_tokens.c.id == token_id,
+                        api_tokens.c.site_id == site_id,
+                        api_tokens.c.revoked_at.is_(None),
+                    )
+                )
+            ).first()
+            if row is None:
+                raise NotFoundError(f"no active token {token_id} for site {site_id}")
+            secret = tokens.generate_token()
+            info = TokenInfo(
+                id=secrets.token_hex(8),
+                site_id=site_id,
+                prefix=tokens.display_prefix(secret),
+                name=row.name,
+                created_at=now,
+                last_used_at=None,
+                revoked_at=None,
+            )
+            await conn.execute(
+                api_tokens.insert().values(
+                    id=info.id,
+                    site_id=site_id,
+                    token_hash=tokens.hash_token(secret),
+                    prefix=info.prefix,
+                    name=info.name,
+                    created_at=now,
+                )
+            )
+            await conn.execute(
+                api_tokens.update().where(api_tokens.c.id == token_id).values(revoked_at=now)
+            )
+        self.invalidate()
+        return secret, info, dataclasses.replace(_token(row), revoked_at=now)
 
     # -- moving installations ---------------------------------------------------------------
 
