@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from footfall.api import assets, health, ingest, openapi, realtime, stats
+from footfall.api import assets, health, ingest, live, openapi, realtime, stats
 from footfall.api.dispatch import FootfallApp
 from footfall.api.middleware import RequestContextMiddleware
 from footfall.api.responses import json_response
@@ -61,6 +61,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FootfallApp:
     routes = [
         Route("/api/v1/realtime", realtime.realtime, methods=["GET"]),
         Route("/api/v1/realtime", realtime.realtime_preflight, methods=["OPTIONS"]),
+        Route("/api/v1/live", live.live_count, methods=["GET"]),
+        Route("/api/v1/live", live.live_preflight, methods=["OPTIONS"]),
         Route("/api/v1/stats/aggregate", stats.aggregate, methods=["GET"]),
         Route("/api/v1/stats/aggregate", stats.stats_preflight, methods=["OPTIONS"]),
         Route("/api/v1/stats/timeseries", stats.timeseries, methods=["GET"]),

@@ -4,6 +4,7 @@
     ├── ApiError                 reaches HTTP: carries a status and a user-facing message
     │   ├── BadRequest           400: malformed or invalid input (names the field)
     │   ├── Unauthorized         401: answered with `WWW-Authenticate: Bearer`
+    │   ├── Forbidden            403: a valid credential that does not allow this
     │   ├── NotFound             404
     │   ├── PayloadTooLarge      413
     │   ├── UnsupportedMedia     415
@@ -43,6 +44,10 @@ class BadRequest(ApiError):
 
 class Unauthorized(ApiError):
     status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
 
 
 class NotFound(ApiError):

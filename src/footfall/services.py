@@ -34,6 +34,7 @@ from footfall.realtime.memory import MemoryPresence
 from footfall.storage.duckdb_events import DuckDBEventStore
 from footfall.storage.events import Event, EventStore
 from footfall.storage.meta import SqlMetaStore
+from footfall.storage.publishable_keys import PublishableKeyStore
 from footfall.storage.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ class Services:
     writer: GroupCommitWriter
     limits: ApiRateLimits
     _housekeeping: asyncio.Task[None] | None = field(default=None, repr=False)
+    keys: PublishableKeyStore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.keys = PublishableKeyStore(self.meta)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Services:

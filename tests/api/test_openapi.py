@@ -40,6 +40,8 @@ async def test_realtime_errors_are_spelled_out(running: Running) -> None:
         "No API token configured for this website",
         "Invalid API token",
         "Internal server error",
+        # Not in the contract: the optional `path` parameter's own error (after checks 1-6).
+        'path: must start with "/" (e.g. /pricing or /pricing/*)',
     }
 
 

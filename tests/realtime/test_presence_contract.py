@@ -180,11 +180,11 @@ def pattern(text: str) -> PathPattern:
 def brute_force_pages(
     touches: Iterable[tuple[int, float, str]], now: float, window: float, text: str
 ) -> int:
-    """Visitors whose latest pageview (the first of equal times) is in the window and on a
+    """Visitors whose latest pageview (the last recorded of equal times) is in the window and on a
     page `text` matches; touches in the order they were recorded, already clamped."""
     latest: dict[int, tuple[float, str]] = {}
     for visitor, ts, path in touches:
-        if visitor not in latest or ts > latest[visitor][0]:
+        if visitor not in latest or ts >= latest[visitor][0]:
             latest[visitor] = (ts, path)
     wanted = pattern(text)
     return sum(1 for ts, path in latest.values() if ts > now - window and wanted.matches(path))
@@ -206,6 +206,18 @@ async def test_a_visitor_is_on_the_page_of_their_latest_pageview(
     assert await presence.count_path("s", pattern("/pricing")) == 2
     assert await presence.count_path("s", pattern("/signup")) == 0
     assert await presence.count("s") == 2
+
+
+async def test_of_two_pageviews_at_the_same_time_the_last_recorded_wins(
+    presence: Presence, clock: FakeClock
+) -> None:
+    now = clock.now()
+    await presence.touch_many([("s", 1, now, "/a"), ("s", 1, now, "/b")])  # one batch
+    assert await presence.count_path("s", pattern("/b")) == 1
+    await presence.touch_many([("s", 1, now, "/c")])  # another batch
+    assert await presence.count_path("s", pattern("/c")) == 1
+    assert await presence.count_path("s", pattern("/*")) == 1
+    assert sum([await presence.count_path("s", pattern(p)) for p in ("/a", "/b", "/c")]) == 1
 
 
 async def test_patterns_exact_and_prefix(presence: Presence, clock: FakeClock) -> None:

@@ -17,9 +17,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from footfall import __version__
+from footfall.api import live
 from footfall.api.responses import json_response
 from footfall.auth import api_auth
 from footfall.ingestion.payload import ServerBatch, TrackerHit
+from footfall.realtime.paths import PathPattern
 from footfall.stats import dimensions, intervals, periods, query
 
 
@@ -292,6 +294,85 @@ def _stats_paths() -> dict[str, Any]:
     return paths
 
 
+def _path_error() -> str:
+    """The 400 message of an invalid `path` parameter (as the handlers word it)."""
+    try:
+        PathPattern.parse("pricing")
+    except ValueError as error:
+        return f"path: {error}"
+    raise AssertionError("'pricing' is not a valid pattern")
+
+
+_PATH_PARAMETER = {
+    "name": "path",
+    "in": "query",
+    "required": False,
+    "description": "Count only the visitors whose latest pageview is on this page (`/pricing`) "
+    "or section (`/pricing/*`: every path starting with `/pricing/`). A visitor is on one "
+    "page at a time. Absent: the whole site.",
+    "schema": {"type": "string", "examples": ["/pricing", "/pricing/*"]},
+}
+
+
+def _live_paths() -> dict[str, Any]:
+    """The live count for public pages (publishable key), as JSON and as a stream."""
+    key = {
+        "name": "key",
+        "in": "query",
+        "required": True,
+        "description": "A publishable key of the website (`pk_…`): it may only read this "
+        "count, from the origins it names, for the paths it names.",
+        "schema": {"type": "string", "pattern": "^pk_[0-9A-Za-z]{30}$"},
+    }
+    errors = {
+        "400": _error("path invalid", _path_error()),
+        "401": _error(
+            "Key missing, a secret token, malformed, unknown or revoked",
+            live.KEY_REQUIRED,
+            live.SECRET_TOKEN,
+            live.INVALID_KEY,
+        ),
+        "403": _error(
+            "The key does not allow this origin (no CORS headers) or this path",
+            live.ORIGIN_NOT_ALLOWED,
+            live.PATH_NOT_ALLOWED,
+        ),
+        "503": _error("A backend is unavailable (`Retry-After`)"),
+    }
+    preflight = {
+        "summary": "CORS preflight",
+        "responses": {"204": {"description": "The asking origin may send GET."}},
+    }
+    count_example = {
+        "currentVisitors": 7,
+        "belowMinimum": False,
+        "minimum": 3,
+        "path": "/pricing",
+        "timestamp": "2026-09-21T14:13:20.000Z",
+    }
+    return {
+        "/api/v1/live": {
+            "get": {
+                "summary": "Live count for a public page (publishable key)",
+                "description": "What the live-counter widget shows: the current visitors of "
+                "the site or of a page. Below the site's minimum (`live_min_count`) the count "
+                "is withheld: `currentVisitors` is null and `belowMinimum` true. Checks run "
+                "in the order of the error list. See docs/api/live-counter.md.",
+                "security": [{"publishableKey": []}],
+                "parameters": [key, _PATH_PARAMETER],
+                "responses": {
+                    "200": {
+                        "description": "The count (`no-store`; CORS for the allowed origin).",
+                        "content": _json({"$ref": "#/components/schemas/LiveCount"}, count_example),
+                    },
+                    **errors,
+                },
+            },
+            "options": preflight,
+        },
+    }
+
+
 @cache
 def document() -> dict[str, Any]:
     """The OpenAPI document (built once)."""
@@ -314,13 +395,41 @@ def document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A website's API token: `vt_` + 30 base62 + 6 checksum.",
-                }
+                },
+                "publishableKey": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "key",
+                    "description": "A publishable key (`pk_` + 24 base62 + 6 checksum): public, "
+                    "reads only the live count.",
+                },
             },
             "schemas": {
                 "Error": {
                     "type": "object",
                     "required": ["error"],
                     "properties": {"error": {"type": "string"}},
+                },
+                "LiveCount": {
+                    "type": "object",
+                    "required": [
+                        "currentVisitors",
+                        "belowMinimum",
+                        "minimum",
+                        "path",
+                        "timestamp",
+                    ],
+                    "properties": {
+                        "currentVisitors": {
+                            "type": ["integer", "null"],
+                            "minimum": 0,
+                            "description": "Null when below the site's minimum.",
+                        },
+                        "belowMinimum": {"type": "boolean"},
+                        "minimum": {"type": "integer", "minimum": 0},
+                        "path": {"type": ["string", "null"]},
+                        "timestamp": {"type": "string"},
+                    },
                 },
                 "Realtime": {
                     "type": "object",
@@ -358,7 +467,8 @@ def document() -> dict[str, Any]:
                             "in": "query",
                             "required": True,
                             "schema": {"type": "string"},
-                        }
+                        },
+                        _PATH_PARAMETER,
                     ],
                     "responses": {
                         "200": {
@@ -367,7 +477,11 @@ def document() -> dict[str, Any]:
                                 {"$ref": "#/components/schemas/Realtime"}, realtime_ok
                             ),
                         },
-                        "400": _error("websiteId missing", api_auth.WEBSITE_ID_REQUIRED),
+                        "400": _error(
+                            "websiteId missing, or path invalid",
+                            api_auth.WEBSITE_ID_REQUIRED,
+                            _path_error(),
+                        ),
                         **_site_auth_errors(),
                     },
                 },
@@ -376,6 +490,7 @@ def document() -> dict[str, Any]:
                     "responses": {"204": {"description": "Any origin may send Authorization."}},
                 },
             },
+            **_live_paths(),
             **_stats_paths(),
             "/api/event": {
                 "post": {
@@ -509,7 +624,10 @@ def _render() -> str:
             if "description" in op:
                 parts.append(f"<p>{html.escape(op['description'])}</p>")
             if op.get("security"):
-                parts.append("<p>Auth: <code>Authorization: Bearer vt_…</code></p>")
+                if "publishableKey" in op["security"][0]:
+                    parts.append("<p>Auth: <code>key=pk_…</code> (a publishable key)</p>")
+                else:
+                    parts.append("<p>Auth: <code>Authorization: Bearer vt_…</code></p>")
             for param in op.get("parameters", []):
                 required = " (required)" if param.get("required") else ""
                 about = f" — {html.escape(param['description'])}" if "description" in param else ""

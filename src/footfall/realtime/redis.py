@@ -109,14 +109,14 @@ return 0
 """
 
 # KEYS: site set, at, pages. ARGV: page key prefix, site TTL, page TTL, then (visitor, ts,
-# path) triples. Newest pageview per visitor wins; a tie keeps the first (as in memory).
+# path) triples. Newest pageview per visitor wins; of equal times the last given (as in memory).
 _TOUCH = """
 local site, at, pages = KEYS[1], KEYS[2], KEYS[3]
 local page_prefix, page_ttl = ARGV[1], ARGV[3]
 for i = 4, #ARGV, 3 do
     local visitor, ts, path = ARGV[i], ARGV[i + 1], ARGV[i + 2]
     local current = redis.call('ZSCORE', site, visitor)
-    if not current or tonumber(current) < tonumber(ts) then
+    if not current or tonumber(current) <= tonumber(ts) then
         redis.call('ZADD', site, ts, visitor)
         local previous = redis.call('HGET', at, visitor)
         if previous and previous ~= path then
@@ -284,7 +284,7 @@ class RedisPresence:
             members = sites[site_id]
             member = str(visitor_id)
             known = members.get(member)
-            if known is None or ts > known[0]:
+            if known is None or ts >= known[0]:
                 members[member] = (ts, path)
         return sites
 

@@ -48,11 +48,12 @@ class SiteVisitors:
 
     def touch(self, visitor: int, ts: float, path: str) -> bool:
         """Record a pageview; returns False (and changes nothing) if the visitor has a later
-        one, or one at the same time (the first recorded wins a tie)."""
+        one. Of two pageviews at the same time, the one recorded last wins (navigation within
+        one clock tick ends on the second page)."""
         latest = self._latest
         current = latest.get(visitor)
         if current is not None:
-            if current[0] >= ts:
+            if current[0] > ts:
                 return False
             self._leave(current[2])
         path = sys.intern(path)

@@ -1,0 +1,170 @@
+"""`GET /api/v1/live`: the live visitor count for public web pages, with a publishable key.
+
+The live-counter widget's endpoint (docs/api/live-counter.md). The caller names a publishable
+key (`key=pk_…`, a query parameter: it is public, and `EventSource` cannot send headers) and
+optionally a page or section (`path=/pricing`, `path=/pricing/*`). Checks, in this order (the
+first failure answers):
+
+1. `key` absent or empty                                  -> 401 KEY_REQUIRED
+2. `key` is a secret `vt_` token                           -> 401 SECRET_TOKEN
+3. `key` not a well-formed publishable key                 -> 401 INVALID_KEY
+4. `path` given but not `/…` or `/…*`                      -> 400 `path: …`
+5. no active key (unknown, revoked, its site deleted)      -> 401 INVALID_KEY
+6. the request's `Origin` is not one the key allows        -> 403 ORIGIN_NOT_ALLOWED
+7. the key does not cover `path` (or the whole site)       -> 403 PATH_NOT_ALLOWED
+
+Honesty: a count below the site's `live_min_count` is never revealed; the answer says so
+(`currentVisitors: null, belowMinimum: true`) and the widget hides or shows its fallback.
+
+CORS: a success echoes the allowed origin (`*` for a key allowed everywhere) with
+`Vary: Origin`; a refused origin gets no CORS header at all (the browser then hides the answer
+from the page); other errors are readable from any origin, so a developer sees why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from footfall.api.responses import NO_STORE, RawJSONResponse, error_response, query_value
+from footfall.auth import publishable, tokens
+from footfall.clock import iso_millis
+from footfall.errors import ApiError, BadRequest, Forbidden, Unauthorized
+from footfall.realtime.paths import PathPattern
+from footfall.services import Services
+from footfall.storage.publishable_keys import LiveGrant
+
+KEY_REQUIRED = "key is required: a publishable key (pk_…) of the website"
+SECRET_TOKEN = (
+    "This is a secret API token: never put it in a web page. "  # noqa: S105 - a message
+    "Use a publishable key (pk_…, footfall keys create)"
+)
+INVALID_KEY = "Invalid publishable key"
+ORIGIN_NOT_ALLOWED = "Origin not allowed for this key"
+PATH_NOT_ALLOWED = "Path not allowed for this key"
+
+_ERROR_HEADERS = {"Cache-Control": NO_STORE, "Access-Control-Allow-Origin": "*"}
+
+
+def parse_path(text: str) -> PathPattern:
+    """The `path` query parameter as a pattern; 400 naming the parameter if invalid."""
+    try:
+        return PathPattern.parse(text)
+    except ValueError as error:
+        raise BadRequest(f"path: {error}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRequest:
+    """A request the checks let through: what to count, and for whom."""
+
+    grant: LiveGrant
+    pattern: PathPattern | None
+    origin: str | None  # the request's origin, normal form (None: no Origin header)
+
+    @property
+    def site_id(self) -> str:
+        return self.grant.key.site_id
+
+    def cors_origin(self) -> bytes:
+        """`Access-Control-Allow-Origin` of an answer to this request."""
+        if self.origin is not None and self.origin in self.grant.key.allowed_origins:
+            return self.origin.encode("latin-1")
+        return b"*"
+
+
+async def authorize_live(services: Services, request: Request) -> LiveRequest:
+    """Checks 1 to 7 of a live request (the count and the stream share them)."""
+    query = request.scope["query_string"]
+    key = query_value(query, "key")
+    if not key:
+        raise Unauthorized(KEY_REQUIRED)
+    if key.startswith(tokens.PREFIX):
+        raise Unauthorized(SECRET_TOKEN)
+    if not publishable.is_well_formed(key):
+        raise Unauthorized(INVALID_KEY)
+    path = query_value(query, "path") if b"path" in query else None
+    pattern = None if path is None else parse_path(path)
+    grant = await services.keys.grant(key)
+    if grant is None:
+        raise Unauthorized(INVALID_KEY)
+    origin = publishable.request_origin(request.headers.get("origin"))
+    if not grant.key.allows_origin(origin):
+        raise Forbidden(ORIGIN_NOT_ALLOWED)
+    if not grant.key.allows_path(pattern):
+        raise Forbidden(PATH_NOT_ALLOWED)
+    return LiveRequest(grant, pattern, origin)
+
+
+def live_body(count: int, minimum: int, pattern: PathPattern | None, now: float) -> bytes:
+    """The JSON of a live count as the widget reads it (also each stream event's data)."""
+    below = count < minimum
+    return orjson.dumps(
+        {
+            "currentVisitors": None if below else count,
+            "belowMinimum": below,
+            "minimum": minimum,
+            "path": None if pattern is None else str(pattern),
+            "timestamp": iso_millis(now),
+        }
+    )
+
+
+async def count_for(services: Services, site_id: str, pattern: PathPattern | None) -> int:
+    """The site's count, or that of the pages `pattern` matches."""
+    if pattern is None:
+        return await services.presence.count(site_id)
+    return await services.presence.count_path(site_id, pattern)
+
+
+def live_error(error: ApiError) -> Response:
+    """An error answer: readable from any origin, except an origin refusal (no CORS)."""
+    if isinstance(error, Forbidden) and error.message == ORIGIN_NOT_ALLOWED:
+        return error_response(error, {"Cache-Control": NO_STORE, "Vary": "Origin"})
+    return error_response(error, _ERROR_HEADERS)
+
+
+async def live_count(request: Request) -> Response:
+    """GET /api/v1/live?key=pk_…[&path=/pricing] — publishable key of the website.
+
+    200 `{"currentVisitors": int | null, "belowMinimum", "minimum", "path", "timestamp"}`;
+    400 invalid path; 401 key missing, a secret token, malformed, unknown or revoked;
+    403 origin or path not allowed for the key; 503 a backend is unreachable. Not cacheable.
+    """
+    services: Services = request.app.state.services
+    try:
+        live = await authorize_live(services, request)
+        count = await count_for(services, live.site_id, live.pattern)
+        now = services.clock.now()
+        await services.keys.note_used(live.grant.key.id, now)
+    except ApiError as error:
+        return live_error(error)
+    body = live_body(count, live.grant.live_min_count, live.pattern, now)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"cache-control", NO_STORE.encode()),
+        (b"access-control-allow-origin", live.cors_origin()),
+        (b"vary", b"Origin"),
+    ]
+    return RawJSONResponse(body, 200, headers)
+
+
+async def live_preflight(request: Request) -> Response:
+    """OPTIONS /api/v1/live and /api/v1/live/stream — CORS preflight for the asking origin.
+
+    The widget's requests are "simple" and need none; this answers clients that add headers
+    (the key is checked on the request itself)."""
+    origin = request.headers.get("origin") or "*"
+    return Response(
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "GET, OPTIONS",
+            "Access-Control-Allow-Headers": "Last-Event-ID, Cache-Control",
+            "Access-Control-Max-Age": "86400",
+            "Vary": "Origin",
+        },
+    )
