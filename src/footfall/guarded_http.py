@@ -10,6 +10,11 @@ public analytics endpoint meets such clients, so every request head here must
 - stay within `max_head_bytes` (request line and headers); beyond that the answer is 431 and
   the connection is closed — at most one socket read (≤ 256 KiB) past the limit is buffered.
 
+A refusal is a *lingering close* (as nginx does it): the answer is sent, the sending side shut
+down, and whatever the client still sends is discarded for up to `LINGER_SECONDS` before the
+socket is closed. Closing at once with unread bytes in the socket would make the kernel reset
+the connection, and the client would lose the answer.
+
 Bodies are the application's to bound: `api.body.read_limited` limits their size and time.
 Idle kept-alive connections are closed by uvicorn's own `timeout_keep_alive`.
 
@@ -28,6 +33,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from footfall.config import Settings
 
 _limits = {"head_timeout": 10.0, "max_head_bytes": 32_768}
+
+LINGER_SECONDS = 2.0
+"""How long a refused connection's further input is read and discarded before closing."""
 
 
 def configure(settings: Settings) -> None:
@@ -61,6 +69,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._reading_head = False
         self._request_begun = False  # a byte of the current request has arrived
+        self._discarding = False  # refused: input is read and dropped until the close
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -71,6 +80,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._discarding:
+            return
         if self._reading_head:
             self._head_bytes += len(data)
         super().data_received(data)
@@ -113,9 +124,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self.transport.close()  # nothing was asked: just hang up
 
     def _refuse(self, response: bytes) -> None:
-        """Answer (unless an earlier request's response is still being sent) and close."""
+        """Answer (unless an earlier request's response is still being sent), then close
+        lingering: shut down sending, drop further input, close after `LINGER_SECONDS`."""
         self._reading_head = False
         self._stop_head_timer()
-        if self.cycle is None or self.cycle.response_complete:
-            self.transport.write(response)
-        self.transport.close()
+        transport = self.transport
+        if self.cycle is not None and not self.cycle.response_complete:
+            transport.close()
+            return
+        transport.write(response)
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        self._discarding = True
+        self.loop.call_later(LINGER_SECONDS, transport.close)
