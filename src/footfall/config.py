@@ -76,6 +76,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Events waiting for a commit before ingestion answers 503 (backpressure).",
     )
+    event_id_window_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=604_800,
+        description="How long a stored event's client event id (eventId) is remembered: a "
+        "retry with the same id within this window is acknowledged but not stored again.",
+    )
     max_body_bytes: int = Field(
         default=16_384, ge=1024, description="Largest accepted body of POST /api/event."
     )

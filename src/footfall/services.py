@@ -16,10 +16,12 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from footfall.clock import Clock
 from footfall.config import Settings
 from footfall.errors import FootfallError
+from footfall.ingestion.dedup import Deduplicator, MemorySeenIds, SeenIds
 from footfall.ingestion.drops import DropCounter
 from footfall.ingestion.geo import open_geo
 from footfall.ingestion.pipeline import Pipeline
@@ -35,11 +37,17 @@ from footfall.storage.duckdb_events import DuckDBEventStore
 from footfall.storage.events import Event, EventStore
 from footfall.storage.meta import SqlMetaStore
 from footfall.storage.publishable_keys import PublishableKeyStore
+from footfall.storage.redis_purge import forget_sites
 from footfall.storage.writer import GroupCommitWriter
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_INTERVAL = 60.0
+RETENTION_INTERVAL = 3600.0
+"""Seconds between two passes deleting events past their site's retention."""
 
 
 class ConfigurationError(FootfallError):
@@ -58,8 +66,11 @@ class Services:
     pipeline: Pipeline
     writer: GroupCommitWriter
     limits: ApiRateLimits
+    dedup: Deduplicator
+    redis: aioredis.Redis | None = field(default=None, repr=False)  # cluster mode's client
     _housekeeping: asyncio.Task[None] | None = field(default=None, repr=False)
     keys: PublishableKeyStore = field(init=False, repr=False)
+    _retention_due: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
         self.keys = PublishableKeyStore(self.meta)
@@ -76,7 +87,10 @@ class Services:
         presence: Presence
         visits: Visits
         limiter: RateLimiter
+        seen: SeenIds
+        shared_redis: aioredis.Redis | None = None
         timeout = float(settings.visit_timeout_seconds)
+        id_window = float(settings.event_id_window_seconds)
         if settings.cluster:
             if not settings.redis_url or not settings.database_url:
                 await meta.close()
@@ -90,7 +104,7 @@ class Services:
             from footfall.storage.postgres_events import PostgresEventStore
 
             events = await PostgresEventStore.open(settings.database_url)
-            client = redis_client(settings.redis_url)
+            client = shared_redis = redis_client(settings.redis_url)
             store = events
 
             async def load_touches() -> list[Touch]:
@@ -106,6 +120,9 @@ class Services:
                 client, settings.redis_prefix, clock, loader=load_touches, owns_client=True
             )
             visits = RedisVisits(client, settings.redis_prefix, timeout=timeout)
+            from footfall.ingestion.redis_dedup import RedisSeenIds
+
+            seen = RedisSeenIds(client, settings.redis_prefix, window=id_window)
             from footfall.ratelimit.redis import RedisRateLimiter
 
             limiter = RedisRateLimiter(client, settings.redis_prefix)
@@ -115,26 +132,43 @@ class Services:
             presence = MemoryPresence(clock)
             visits = MemoryVisits(timeout=timeout)
             limiter = MemoryRateLimiter()
+            seen = MemorySeenIds(window=id_window)
         drops = DropCounter()
         pipeline = Pipeline(SaltRing(meta), visits, drops, geo=geo)
+        dedup = Deduplicator(seen, clock, drops)
 
         async def on_commit(batch: Sequence[Event]) -> None:
-            touches = [
-                (e.site_id, e.visitor_id, e.ts, e.pathname) for e in batch if e.is_pageview
-            ]
-            if touches:
-                await presence.touch_many(touches)
+            try:
+                await dedup.committed(batch)
+            finally:  # presence is touched even if the ids could not be recorded
+                touches = [
+                    (e.site_id, e.visitor_id, e.ts, e.pathname) for e in batch if e.is_pageview
+                ]
+                if touches:
+                    await presence.touch_many(touches)
 
         writer = GroupCommitWriter(
             events,
             on_commit=on_commit,
+            on_failure=dedup.abandoned,
             max_batch=settings.writer_max_batch,
             max_delay=settings.writer_max_delay_ms / 1000.0,
             queue_size=settings.writer_queue_size,
         )
         limits = ApiRateLimits(limiter, settings, SaltRing(meta))
         return cls(
-            settings, clock, meta, events, presence, visits, drops, pipeline, writer, limits=limits
+            settings,
+            clock,
+            meta,
+            events,
+            presence,
+            visits,
+            drops,
+            pipeline,
+            writer,
+            limits=limits,
+            dedup=dedup,
+            redis=shared_redis,
         )
 
     async def start(self) -> None:
@@ -153,21 +187,41 @@ class Services:
             for v in recent
             if v.last_pageview_ts is not None
         )
-        log.info("live state rebuilt", extra={"visitors": len(recent)})
+        ids = await self.events.recent_event_ids(now - self.dedup.seen.window)
+        await self.dedup.seen.rebuild(ids, now)
+        log.info("live state rebuilt", extra={"visitors": len(recent), "event_ids": len(ids)})
 
     async def purge_deleted_sites(self) -> None:
         """Delete the events of sites deleted (from the CLI), then the sites themselves."""
         deleted = await self.meta.deleted_site_ids()
         if deleted:
             removed = await self.events.purge_sites(deleted)
+            if self.redis is not None:
+                await forget_sites(self.redis, self.settings.redis_prefix, deleted)
             await self.meta.forget_sites(deleted)
             log.info("purged deleted sites", extra={"sites": len(deleted), "events": removed})
+
+    async def apply_retention(self) -> int:
+        """Delete the events older than their site's `retention_days`; returns how many."""
+        now = self.clock.now()
+        deleted = 0
+        for site in await self.meta.list_sites():
+            if site.retention_days is not None:
+                cutoff = now - site.retention_days * 86_400
+                deleted += await self.events.delete_before(site.id, cutoff)
+        if deleted:
+            log.info("deleted events past their retention", extra={"events": deleted})
+        return deleted
 
     async def _housekeep(self) -> None:
         while True:
             try:
                 await self.purge_deleted_sites()
                 await self.presence.sweep()
+                await self.dedup.seen.sweep(self.clock.now())
+                if self.clock.now() >= self._retention_due:
+                    await self.apply_retention()
+                    self._retention_due = self.clock.now() + RETENTION_INTERVAL
                 maintain = getattr(self.events, "ensure_partitions", None)
                 if maintain is not None:
                     await maintain(self.clock.now())
@@ -184,6 +238,7 @@ class Services:
         await self.limits.close()
         await self.presence.close()
         await self.visits.close()
+        await self.dedup.seen.close()
         await self.events.close()
         await self.meta.close()
         if self.pipeline.geo is not None:

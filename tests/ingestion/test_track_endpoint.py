@@ -146,8 +146,40 @@ async def test_drop_prefetch(running: Running) -> None:
     await assert_dropped(running, response, DropReason.PREFETCH)
 
 
+@pytest.mark.parametrize("signal", [{"Sec-GPC": "1"}, {"DNT": "1"}, {"Sec-GPC": " 1 "}])
+async def test_drop_privacy_signal_when_the_site_honours_it(
+    running: Running, signal: dict[str, str]
+) -> None:
+    await running.services.meta.update_site(running.site.id, honor_gpc=True)
+    response = await post(running, hit(running), **signal)
+    await assert_dropped(running, response, DropReason.PRIVACY_SIGNAL)
+    # No signal (or a signal saying "0"): counted as usual.
+    assert (await post(running, hit(running))).json() == {"status": "accepted"}
+    accepted = await post(running, hit(running), **{"Sec-GPC": "0", "DNT": "0"})
+    assert accepted.json() == {"status": "accepted"}
+
+
+async def test_privacy_signals_are_ignored_unless_the_site_honours_them(running: Running) -> None:
+    response = await post(running, hit(running), **{"Sec-GPC": "1", "DNT": "1"})
+    assert response.json() == {"status": "accepted"}
+    assert await running.services.events.count() == 1
+
+
+async def test_drop_duplicate_event_id(running: Running) -> None:
+    first = await post(running, hit(running, eventId="k7Qw2-_x9ZbT0pLm"))
+    assert first.json() == {"status": "accepted"}
+    response = await post(running, hit(running, eventId="k7Qw2-_x9ZbT0pLm"))
+    assert response.status_code == 202
+    assert response.json() == {"status": "dropped", "reason": "duplicate"}
+    assert response.headers["x-footfall-dropped"] == "duplicate"
+    assert await running.services.events.count() == 1
+    assert running.services.drops.snapshot()["duplicate"] == 1
+    (event,) = await running.services.events.events(running.site.id)
+    assert event.event_id == "k7Qw2-_x9ZbT0pLm"
+
+
 async def test_every_drop_reason_is_covered_here() -> None:
-    tested = {"bot", "hostname_mismatch", "prefetch"}
+    tested = {"bot", "hostname_mismatch", "prefetch", "privacy_signal", "duplicate"}
     assert {reason.value for reason in DropReason} == tested
 
 
@@ -212,6 +244,21 @@ LONG = "x" * 3000
             {"websiteId": "SITE", "url": "https://example.com/", "props": [1]},
             400,
             "props: must be a JSON object",
+        ),
+        (
+            {"websiteId": "SITE", "url": "https://example.com/", "eventId": "a b"},
+            400,
+            "eventId: must be 1 to 64 characters among A-Z, a-z, 0-9, '-' and '_'",
+        ),
+        (
+            {"websiteId": "SITE", "url": "https://example.com/", "eventId": "x" * 65},
+            400,
+            "eventId: must be 1 to 64 characters among A-Z, a-z, 0-9, '-' and '_'",
+        ),
+        (
+            {"websiteId": "SITE", "url": "https://example.com/", "eventId": 7},
+            400,
+            "eventId: Input should be a valid string",
         ),
         (
             {

@@ -230,6 +230,46 @@ async def test_purge_sites(store: EventStore) -> None:
     assert await store.purge_sites(["a"]) == 0
 
 
+async def test_delete_before_keeps_newer_events_and_other_sites(store: EventStore) -> None:
+    """Retention: years-old backfill (PostgreSQL: the default partition), months-old events
+    (their own partitions) and recent ones; the cutoff itself is kept."""
+    cutoff = NOW - 30 * DAY
+    stamps = [NOW - 3 * 365 * DAY, NOW - 95 * DAY, NOW - 40 * DAY, cutoff - 0.5, cutoff, NOW]
+    await store.append([full_event(ts=ts, visit_id=i) for i, ts in enumerate(stamps)])
+    await store.append([full_event(ts=ts, site_id="other") for ts in stamps])
+    assert await store.delete_before("site", cutoff) == 4
+    assert [e.visit_id for e in await store.events("site")] == [4, 5]
+    assert await store.count("other") == len(stamps)
+    assert await store.delete_before("site", cutoff) == 0
+    assert await store.delete_before("unknown", NOW) == 0
+
+
+async def test_delete_before_works_in_chunks(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB deletes a bounded number of rows per statement (PostgreSQL: a month at a time)."""
+    monkeypatch.setattr("footfall.storage.duckdb_events._DELETE_CHUNK", 1000)
+    batch = [full_event(ts=NOW - 40 * DAY - i * 600, visitor_id=i) for i in range(5000)]
+    await store.append(batch)
+    await store.append([full_event(ts=NOW)])
+    assert await store.delete_before("site", NOW - 1) == 5000
+    assert await store.count("site") == 1
+
+
+async def test_recent_event_ids(store: EventStore) -> None:
+    await store.append(
+        [
+            full_event(ts=NOW - 7200, event_id="old"),
+            full_event(ts=NOW - 60, event_id="recent"),
+            full_event(ts=NOW - 30, event_id=None),
+            full_event(ts=NOW, site_id="other", event_id="recent"),
+        ]
+    )
+    ids = sorted(await store.recent_event_ids(NOW - 3600))
+    assert [(site, eid) for site, eid, _ in ids] == [("other", "recent"), ("site", "recent")]
+    assert abs(ids[1][2] - (NOW - 60)) < 1e-5
+
+
 async def test_append_of_nothing(store: EventStore) -> None:
     await store.append([])
     assert await store.count() == 0

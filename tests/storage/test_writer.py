@@ -128,3 +128,58 @@ async def test_one_request_is_never_split(store: DuckDBEventStore) -> None:
     await writer.submit([event(i) for i in range(12)])
     assert gated.batches == [12]
     await writer.close()
+
+
+async def test_events_that_will_not_be_stored_go_to_the_failure_hook(
+    store: DuckDBEventStore,
+) -> None:
+    failed: list[list[int]] = []
+    committed: list[list[int]] = []
+
+    async def on_failure(events: Sequence[Event]) -> None:
+        failed.append([e.visitor_id for e in events])
+
+    async def on_commit(events: Sequence[Event]) -> None:
+        committed.append([e.visitor_id for e in events])
+
+    gated = GatedStore(store)
+    writer = GroupCommitWriter(gated, on_commit=on_commit, on_failure=on_failure, queue_size=2)
+    writer.start()
+    waiting = asyncio.create_task(writer.submit([event(1), event(2)]))
+    await asyncio.sleep(0)
+    with pytest.raises(ServiceUnavailable):  # refused at intake: the queue is full
+        await writer.submit([event(3)])
+    assert failed == [[3]]
+    gated.fail_next = True
+    gated.gate.set()
+    with pytest.raises(ServiceUnavailable):  # the commit failed
+        await waiting
+    assert failed == [[3], [1, 2]]
+    await writer.submit([event(4)])
+    assert committed == [[4]]
+    closing = asyncio.create_task(writer.close())
+    await asyncio.sleep(0)
+    with pytest.raises(ServiceUnavailable):  # shutting down
+        await writer.submit([event(5)])
+    await closing
+    assert failed == [[3], [1, 2], [5]]
+
+
+async def test_a_request_that_went_away_still_has_its_events_committed_and_hooked(
+    store: DuckDBEventStore,
+) -> None:
+    committed: list[int] = []
+
+    async def on_commit(events: Sequence[Event]) -> None:
+        committed.extend(e.visitor_id for e in events)
+
+    gated = GatedStore(store)
+    writer = GroupCommitWriter(gated, on_commit=on_commit)
+    writer.start()
+    request = asyncio.create_task(writer.submit([event(1)]))
+    await asyncio.sleep(0)
+    request.cancel()  # the client disconnected while its event waited for the commit
+    gated.gate.set()
+    await writer.close()
+    assert committed == [1]
+    assert await store.count() == 1

@@ -38,6 +38,12 @@ _ACCEPTED_HEADERS = [(b"content-type", b"application/json")] + [
 ]
 
 
+def _privacy_signal(request: Request) -> bool:
+    """The browser asks not to be tracked: Global Privacy Control or Do Not Track."""
+    headers = request.headers
+    return headers.get("sec-gpc", "").strip() == "1" or headers.get("dnt", "").strip() == "1"
+
+
 def _purpose(request: Request) -> str | None:
     headers = request.headers
     return headers.get("sec-purpose") or headers.get("purpose") or headers.get("x-purpose")
@@ -74,8 +80,11 @@ async def track(request: Request) -> Response:
             ip=ip,
             user_agent=request.headers.get("user-agent", ""),
             purpose=_purpose(request),
+            privacy_signal=_privacy_signal(request),
         )
         result = await services.pipeline.process(hit)
+        if not isinstance(result, DropReason) and not await services.dedup.admit([result]):
+            result = DropReason.DUPLICATE
         if isinstance(result, DropReason):
             headers = {**_PUBLIC_HEADERS, DROPPED_HEADER: result.value}
             return json_response({"status": "dropped", "reason": result.value}, 202, headers)
@@ -94,9 +103,10 @@ async def import_events(request: Request) -> Response:
     """POST /api/v1/events — Bearer vt_ token; the events belong to the token's website.
 
     Body `{"events": [{"name","url","referrer","props","timestamp","visitorId","ip",
-    "userAgent","screenWidth"}, …]}`. All-or-nothing: one invalid event rejects the batch (400,
-    naming `events[i].field`), nothing is stored. 202 `{"accepted": n, "dropped": {reason: n}}`
-    after the accepted events are committed; 401 auth; 408 body too slow; 413 too large;
+    "userAgent","screenWidth","eventId"}, …]}`. All-or-nothing: one invalid event rejects the
+    batch (400, naming `events[i].field`), nothing is stored. 202 `{"accepted": n, "dropped":
+    {reason: n}}` after the accepted events are committed (retries of stored events count as
+    `duplicate` drops); 401 auth; 408 body too slow; 413 too large;
     429 the site's rate limit; 503 overloaded.
     """
     services: Services = request.app.state.services
@@ -119,6 +129,10 @@ async def import_events(request: Request) -> Response:
                 dropped[result.value] += 1
             else:
                 accepted.append(result)
+        fresh = await services.dedup.admit(accepted)
+        if len(fresh) < len(accepted):
+            dropped[DropReason.DUPLICATE.value] += len(accepted) - len(fresh)
+            accepted = fresh
         await services.writer.submit(accepted)
     except ApiError as error:
         return error_response(error)

@@ -18,6 +18,10 @@ class DropReason(enum.StrEnum):
     """The event's URL is on a host that is not the site's domain or a subdomain of it."""
     PREFETCH = "prefetch"
     """The browser only prefetched or prerendered the page (`Sec-Purpose`/`Purpose` header)."""
+    PRIVACY_SIGNAL = "privacy_signal"
+    """The site honours privacy signals and the browser sent `Sec-GPC: 1` or `DNT: 1`."""
+    DUPLICATE = "duplicate"
+    """A retry: an event with this `eventId` was stored for the site within the window."""
 
 
 class DropCounter:

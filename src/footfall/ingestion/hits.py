@@ -33,6 +33,7 @@ def tracker_hit(
     ip: str,
     user_agent: str,
     purpose: str | None,
+    privacy_signal: bool = False,
 ) -> Hit:
     """The hit of one tracker request, timed at its arrival."""
     return Hit(
@@ -47,6 +48,8 @@ def tracker_hit(
         ip=ip,
         user_agent=user_agent,
         purpose=purpose,
+        event_id=payload.eventId,
+        privacy_signal=privacy_signal,
     )
 
 
@@ -80,6 +83,7 @@ def server_hits(batch: ServerBatch, site: Site, now: float, max_events: int) -> 
                 ip=item.ip,
                 user_agent=item.userAgent,
                 explicit_visitor=item.visitorId,
+                event_id=item.eventId,
             )
         )
     return hits

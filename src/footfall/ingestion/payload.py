@@ -7,6 +7,7 @@ field and never echo the offending value.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -30,6 +31,7 @@ MAX_PROP_KEY_LENGTH = 300
 MAX_PROP_VALUE_LENGTH = 2000
 MAX_USER_AGENT_LENGTH = 1024
 MAX_VISITOR_ID_LENGTH = 256
+MAX_EVENT_ID_LENGTH = 64
 
 WebsiteId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
 EventName = Annotated[
@@ -37,6 +39,21 @@ EventName = Annotated[
 ]
 Url = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_URL_LENGTH)]
 OptionalUrl = Annotated[StrictStr, StringConstraints(max_length=MAX_URL_LENGTH)] | None
+
+
+_EVENT_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_EVENT_ID_LENGTH}}}")
+
+
+def _check_event_id(value: str) -> str:
+    """A client event id: URL-safe characters only (UUIDs, ULIDs, base64url all qualify)."""
+    if not _EVENT_ID.fullmatch(value):
+        raise ValueError(
+            f"must be 1 to {MAX_EVENT_ID_LENGTH} characters among A-Z, a-z, 0-9, '-' and '_'"
+        )
+    return value
+
+
+EventId = Annotated[StrictStr, AfterValidator(_check_event_id)] | None
 
 
 def _check_props(props: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +90,7 @@ class TrackerHit(_Payload):
     referrer: OptionalUrl = None
     screenWidth: ScreenWidth = None
     props: Props = None
+    eventId: EventId = None
 
 
 class ServerEvent(_Payload):
@@ -84,6 +102,7 @@ class ServerEvent(_Payload):
     screenWidth: ScreenWidth = None
     props: Props = None
     timestamp: AwareDatetime | None = None
+    eventId: EventId = None
     visitorId: (
         Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_VISITOR_ID_LENGTH)]
         | None

@@ -4,7 +4,7 @@ Each step looks at the `Hit` (and may fill in what it derived) and returns None 
 a `DropReason` to stop. Every drop is counted. Validation that deserves a 400 (bad URL, no way
 to identify the visitor) happens before: `Hit` only holds well-formed input.
 
-    prefetch ▸ hostname ▸ bots ▸ locate ▸ visitor ▸ visit  →  Event
+    prefetch ▸ privacy ▸ hostname ▸ bots ▸ locate ▸ visitor ▸ visit  →  Event
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ class Hit:
     user_agent: str | None = None
     explicit_visitor: str | None = None
     purpose: str | None = None
+    event_id: str | None = None  # the client's id for the event (deduplication)
+    privacy_signal: bool = False  # the browser sent `Sec-GPC: 1` or `DNT: 1`
     # Filled in by the steps:
     software: enrich.Software | None = None
     location: Location = NOWHERE  # country/region/city of `ip`; the address is never stored
@@ -67,6 +69,7 @@ class Pipeline:
         self.geo = geo  # None: events are stored without a location
         self.steps: list[tuple[str, Step]] = [
             ("prefetch", self.check_prefetch),
+            ("privacy", self.check_privacy),
             ("hostname", self.check_hostname),
             ("bots", self.drop_bots),
             ("locate", self.locate),
@@ -88,6 +91,12 @@ class Pipeline:
     async def check_prefetch(hit: Hit) -> DropReason | None:
         if hit.purpose and any(p in hit.purpose.lower() for p in _PREFETCH_PURPOSES):
             return DropReason.PREFETCH
+        return None
+
+    @staticmethod
+    async def check_privacy(hit: Hit) -> DropReason | None:
+        if hit.privacy_signal and hit.site.honor_gpc:
+            return DropReason.PRIVACY_SIGNAL
         return None
 
     @staticmethod
@@ -158,4 +167,5 @@ class Pipeline:
             device_type=software.device_type if software else None,
             screen_size=enrich.screen_size(hit.screen_width),
             props=hit.props,
+            event_id=hit.event_id,
         )

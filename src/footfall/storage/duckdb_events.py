@@ -91,6 +91,9 @@ def _row(event: Event) -> tuple[Any, ...]:
 
 T = TypeVar("T")
 
+# Rows per statement of `delete_before`.
+_DELETE_CHUNK = 50_000
+
 # Seconds between interrupts of a stats query past its time limit, until it has stopped.
 _INTERRUPT_POLL = 0.005
 
@@ -223,6 +226,32 @@ class DuckDBEventStore:
             self._run, "DELETE FROM events WHERE site_id IN (SELECT unnest(?))", [list(site_ids)]
         )
         return int(rows[0][0])
+
+    async def delete_before(self, site_id: str, ts: float) -> int:
+        # In chunks of rows, each its own call on the store thread: appends queued meanwhile
+        # go in between, so a first run over years of history never stalls ingestion.
+        statement = """
+            /* duckdb_events.delete_before */
+            DELETE FROM events WHERE rowid IN (
+                SELECT rowid FROM events WHERE site_id = ? AND ts < ? LIMIT ?
+            )
+        """
+        params = [site_id, _to_datetime(ts), _DELETE_CHUNK]
+        total = 0
+        while True:
+            deleted = int((await self._call(self._run, statement, params))[0][0])
+            total += deleted
+            if deleted < _DELETE_CHUNK:
+                return total
+
+    async def recent_event_ids(self, since: float) -> list[tuple[str, str, float]]:
+        rows = await self._call(
+            self._run,
+            "/* duckdb_events.recent_event_ids */ SELECT site_id, event_id, ts FROM events "
+            "WHERE ts >= ? AND event_id IS NOT NULL",
+            [_to_datetime(since)],
+        )
+        return [(site_id, event_id, _to_unix(ts)) for site_id, event_id, ts in rows]
 
     async def query_stats(
         self, sql: str, params: Sequence[Any], *, time_limit: float

@@ -140,6 +140,16 @@ class EventStore(Protocol):
         """Delete every event of these sites; returns how many were deleted."""
         ...
 
+    async def delete_before(self, site_id: str, ts: float) -> int:
+        """Delete the site's events older than `ts` (retention); returns how many were deleted.
+        Works in chunks, so appends are never held up for long."""
+        ...
+
+    async def recent_event_ids(self, since: float) -> list[tuple[str, str, float]]:
+        """(site id, event id, ts) of the events with a client event id at or after `since`
+        (to rebuild deduplication after a restart)."""
+        ...
+
     async def query_stats(
         self, sql: str, params: Sequence[Any], *, time_limit: float
     ) -> list[tuple[Any, ...]]:

@@ -521,6 +521,42 @@ class PostgresEventStore:
             )
         return int(status.split()[-1])
 
+    async def delete_before(self, site_id: str, ts: float) -> int:
+        """One DELETE per calendar month, oldest first, up to `ts`: each a short transaction on
+        the (site_id, ts) index within one partition. (Deletes never block appends; this keeps
+        transactions and their timeouts small when years of history go at once.)"""
+        total = 0
+        async with self._connection() as con:
+            while True:
+                oldest = await con.fetchval(
+                    "/* postgres_events.delete_before */ "
+                    "SELECT min(ts) FROM events WHERE site_id = $1 AND ts < $2",
+                    site_id,
+                    ts,
+                )
+                if oldest is None:
+                    return total
+                month = datetime.fromtimestamp(oldest, UTC)
+                end = min(_month_start(month.year * 12 + month.month)[2], ts)
+                status = await con.execute(
+                    "/* postgres_events.delete_before */ "
+                    "DELETE FROM events WHERE site_id = $1 AND ts < $2",
+                    site_id,
+                    end,
+                    timeout=self._maintenance_timeout,
+                )
+                total += int(status.split()[-1])
+
+    async def recent_event_ids(self, since: float) -> list[tuple[str, str, float]]:
+        async with self._connection() as con:
+            rows = await con.fetch(
+                "/* postgres_events.recent_event_ids */ SELECT site_id, event_id, ts "
+                "FROM events WHERE ts >= $1 AND event_id IS NOT NULL",
+                since,
+                timeout=self._maintenance_timeout,
+            )
+        return [(row["site_id"], row["event_id"], row["ts"]) for row in rows]
+
     async def query_stats(
         self, sql: str, params: Sequence[Any], *, time_limit: float
     ) -> list[tuple[Any, ...]]:

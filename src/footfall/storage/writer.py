@@ -2,9 +2,12 @@
 
 Requests hand their events to `submit` and wait. One background task takes everything queued
 (up to `max_batch` events, never splitting one request's events), appends it to the event store
-in a single transaction, runs the `on_commit` hook (presence), and only
-then resolves the waiting requests. While one commit runs, the next batch gathers by itself,
-so batches grow with load without a fixed delay; `max_delay` can add one.
+in a single transaction, runs the `on_commit` hook (presence, event ids), and only
+then resolves the waiting requests. Events that will not be stored (refused at intake, or their
+commit failed) go to the `on_failure` hook before their requests hear of it; both hooks see
+every event, whatever became of its request meanwhile (a client that went away). While one
+commit runs, the next batch gathers by itself, so batches grow with load without a fixed delay;
+`max_delay` can add one.
 
 The queue is bounded: past `queue_size` waiting events `submit` raises `ServiceUnavailable`
 (503 + Retry-After) instead of growing memory. `close` stops intake and drains what is queued,
@@ -34,12 +37,14 @@ class GroupCommitWriter:
         store: EventStore,
         *,
         on_commit: OnCommit | None = None,
+        on_failure: OnCommit | None = None,
         max_batch: int = 1000,
         max_delay: float = 0.0,
         queue_size: int = 50_000,
     ) -> None:
         self._store = store
         self._on_commit = on_commit
+        self._on_failure = on_failure
         self._max_batch = max_batch
         self._max_delay = max_delay
         self._queue_size = queue_size
@@ -69,14 +74,23 @@ class GroupCommitWriter:
         if not events:
             return
         if self._closing or self._task is None:
+            await self._refuse(events)
             raise ServiceUnavailable("Server is shutting down; retry shortly", retry_after=2)
         if self._queued_events + len(events) > self._queue_size and self._queued_events > 0:
+            await self._refuse(events)
             raise ServiceUnavailable("Ingestion is over capacity; retry shortly", retry_after=1)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((events, future))
         self._queued_events += len(events)
         self._wakeup.set()
         await future
+
+    async def _refuse(self, events: Sequence[Event]) -> None:
+        if self._on_failure is not None:
+            try:
+                await self._on_failure(events)
+            except Exception:
+                log.exception("failure hook failed")
 
     async def close(self) -> None:
         """Stop taking events, commit everything queued, stop the task."""
@@ -110,6 +124,7 @@ class GroupCommitWriter:
                     error = ServiceUnavailable(
                         "Event store unavailable; retry shortly", retry_after=5
                     )
+                    await self._refuse(events)
                     self._settle(batch, len(events), error)
                     continue
                 self.committed_batches += 1
