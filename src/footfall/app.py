@@ -25,6 +25,7 @@ from footfall.api.middleware import RequestContextMiddleware
 from footfall.api.responses import json_response
 from footfall.clock import Clock, SystemClock
 from footfall.config import Settings
+from footfall.dashboard.routes import routes as dashboard_routes
 from footfall.errors import FootfallError
 from footfall.services import Services
 
@@ -80,6 +81,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FootfallApp:
     if settings.demo_site_id:
         routes.append(Route("/demo", assets.demo_page, methods=["GET"]))
         routes.append(Route("/demo/{rest:path}", assets.demo_page, methods=["GET"]))
+    routes.extend(dashboard_routes())  # pages: not in OpenAPI (include_in_schema=False)
     return FootfallApp(
         hot_paths={
             ("GET", "/api/v1/realtime"): realtime.realtime,

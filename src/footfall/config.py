@@ -45,13 +45,15 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, description="Port `footfall serve` listens on.")
     public_url: str | None = Field(
         default=None,
-        description="URL visitors reach this server at (for the printed snippet); "
-        "defaults to http://HOST:PORT.",
+        description="URL visitors reach this server at (for the printed snippet, and the "
+        "dashboard's snippets and API examples); defaults to http://HOST:PORT (the dashboard: "
+        "the address the browser used).",
     )
     trusted_proxies: Annotated[list[IPNetwork], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For "
-        "is believed. Empty: the socket peer is the client.",
+        "(and, for the dashboard's Secure cookies, X-Forwarded-Proto) is believed. Empty: the "
+        "socket peer is the client.",
     )
     geoip_database: Path | None = Field(
         default=None,

@@ -18,7 +18,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from footfall.accounts.users import UserStore
 from footfall.cli.keys import keys_app
+from footfall.cli.users import users_app
 from footfall.clock import iso_millis
 from footfall.config import Settings
 from footfall.errors import NotFoundError, StoreInUse
@@ -34,6 +36,7 @@ tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_
 app.add_typer(sites_app, name="sites")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 
 DataDir = Annotated[
     Path | None,
@@ -144,6 +147,8 @@ def _prepare_demo(settings: Settings) -> str:
         return site, token
 
     site, token = _with_meta(settings, prepare)
+    users = _with_meta(settings, lambda meta: UserStore(meta.engine).count())
+    dashboard = "login   <- sign in" if users else "setup   <- create the owner account"
     base = settings.base_url()
     where = (
         "in cluster mode"
@@ -153,6 +158,7 @@ def _prepare_demo(settings: Settings) -> str:
     lines = [
         "",
         f"Footfall is starting {where}.",
+        f"  Dashboard:   {base}/{dashboard}",
         f"  Demo page:   {base}/demo   <- open it: you become a current visitor",
         f"  API docs:    {base}/docs",
         f"  Website id:  {site.id}",

@@ -1,0 +1,121 @@
+"""The site list, adding a site, a site's overview, and its install page with the snippet.
+
+The install page shows "waiting for the first pageview" until the site's first event is
+stored; its script polls `GET /sites/{id}/status` every 2.5 seconds and turns the panel green
+when events arrive (then stops polling).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from footfall.accounts.models import Role
+from footfall.api.assets import snippet
+from footfall.api.responses import json_response
+from footfall.dashboard import forms, origin
+from footfall.dashboard.auth import require_site_access, require_user
+from footfall.dashboard.state import dashboard
+from footfall.dashboard.views import json_view, page, redirect, render, verify_form
+
+STATUS_POLL_MS = 2500
+
+
+@page
+async def site_list(request: Request) -> Response:
+    """GET /sites — the sites the user may see, with their role."""
+    user = await require_user(request)
+    board = dashboard(request)
+    listed = await board.members.sites_for(user)
+    return await render(request, "sites.html", {"sites": listed})
+
+
+def _new_site_context(values: dict[str, str], errors: dict[str, str]) -> dict[str, object]:
+    return {"values": values, "errors": errors, "timezones": forms.timezones()}
+
+
+@page
+async def new_site_form(request: Request) -> Response:
+    """GET /sites/new — domain, name and time zone of a new site."""
+    await require_user(request)
+    values = {"domain": "", "name": "", "timezone": ""}
+    return await render(request, "site_new.html", _new_site_context(values, {}))
+
+
+@page
+async def new_site_submit(request: Request) -> Response:
+    """POST /sites/new — creates the site with the user as its owner; 303 to its install
+    page; 400 with the field named for invalid input."""
+    user = await require_user(request)
+    board = dashboard(request)
+    fields = await verify_form(request)
+    values = {key: fields.get(key, "").strip() for key in ("domain", "name", "timezone")}
+    now = board.now()
+    try:
+        site = await board.services.meta.create_site(
+            values["domain"], values["name"] or None, now, timezone=values["timezone"] or "UTC"
+        )
+    except ValueError as error:
+        message = str(error)
+        if message.startswith("not a domain"):
+            errors = {"domain": "Enter the domain the site is served on, e.g. example.com."}
+        else:
+            name, text = forms.field_error(error, ("name", "timezone"), "domain")
+            errors = {name: text}
+        return await render(request, "site_new.html", _new_site_context(values, errors), 400)
+    await board.members.set_role(site.id, user.id, Role.OWNER, now)
+    return redirect(request, f"/sites/{site.id}/install", notice="site-added")
+
+
+@page
+async def site_overview(request: Request) -> Response:
+    """GET /sites/{site_id} — the site's page (the analytics views build on it)."""
+    access = await require_site_access(request, request.path_params["site_id"])
+    services = dashboard(request).services
+    current = await services.presence.count(access.site.id)
+    events = await services.events.count(access.site.id)
+    return await render(
+        request,
+        "site_overview.html",
+        {"access": access, "site": access.site, "current": current, "events": events},
+    )
+
+
+@page
+async def install(request: Request) -> Response:
+    """GET /sites/{site_id}/install — the tracking snippet and the live "waiting" state."""
+    access = await require_site_access(request, request.path_params["site_id"])
+    board = dashboard(request)
+    base = origin.base_url(request, board.settings)
+    events = await board.services.events.count(access.site.id)
+    return await render(
+        request,
+        "site_install.html",
+        {
+            "access": access,
+            "site": access.site,
+            "snippet": snippet(base, access.site.id),
+            "base_url": base,
+            "receiving": events > 0,
+            "events": events,
+            "poll_ms": STATUS_POLL_MS,
+        },
+    )
+
+
+@json_view
+async def status(request: Request) -> Response:
+    """GET /sites/{site_id}/status — `{"websiteId", "events", "receiving",
+    "currentVisitors"}` for the install page's script; 401 signed out; 404 hidden site."""
+    access = await require_site_access(request, request.path_params["site_id"])
+    services = dashboard(request).services
+    events = await services.events.count(access.site.id)
+    current = await services.presence.count(access.site.id)
+    return json_response(
+        {
+            "websiteId": access.site.id,
+            "events": events,
+            "receiving": events > 0,
+            "currentVisitors": current,
+        }
+    )

@@ -1,0 +1,62 @@
+"""The dashboard's URL map. Every route is left out of the OpenAPI document
+(`include_in_schema=False`): these are pages and their scripts' helpers, not the public API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.routing import Route
+
+from footfall.dashboard import static
+from footfall.dashboard.pages import accounts, sharing, site_settings, sites, tokens
+
+FORM_BODY_LIMIT = 64 * 1024  # dashboard forms are a few fields; refuse bigger bodies (413)
+
+
+def _get(path: str, endpoint: Callable[..., Any]) -> Route:
+    return Route(path, endpoint, methods=["GET"], include_in_schema=False)
+
+
+def _post(path: str, endpoint: Callable[..., Any]) -> Route:
+    return Route(
+        path,
+        endpoint,
+        methods=["POST"],
+        include_in_schema=False,
+        max_body_size=FORM_BODY_LIMIT,
+    )
+
+
+def routes() -> list[Route]:
+    """Every dashboard route (pages, forms, the pages' JSON helpers, static files)."""
+    site = "/sites/{site_id}"
+    return [
+        _get("/", accounts.home),
+        _get("/setup", accounts.setup_form),
+        _post("/setup", accounts.setup_submit),
+        _get("/login", accounts.login_form),
+        _post("/login", accounts.login_submit),
+        _post("/logout", accounts.logout),
+        _get("/account", accounts.account_form),
+        _post("/account/password", accounts.account_password),
+        _get("/sites", sites.site_list),
+        _get("/sites/new", sites.new_site_form),
+        _post("/sites/new", sites.new_site_submit),
+        _get(site, sites.site_overview),
+        _get(f"{site}/install", sites.install),
+        _get(f"{site}/status", sites.status),
+        _get(f"{site}/settings", site_settings.settings_form),
+        _post(f"{site}/settings", site_settings.settings_submit),
+        _get(f"{site}/delete", site_settings.delete_form),
+        _post(f"{site}/delete", site_settings.delete_submit),
+        _get(f"{site}/sharing", sharing.sharing_page),
+        _post(f"{site}/sharing", sharing.share),
+        _post(f"{site}/sharing/{{user_id}}/role", sharing.change_role),
+        _post(f"{site}/sharing/{{user_id}}/remove", sharing.remove_member),
+        _get(f"{site}/tokens", tokens.tokens_page),
+        _post(f"{site}/tokens", tokens.create_token),
+        _post(f"{site}/tokens/{{token_id}}/revoke", tokens.revoke_token),
+        _post(f"{site}/tokens/{{token_id}}/rotate", tokens.rotate_token),
+        _get("/static/{path:path}", static.static_file),
+    ]
