@@ -1,30 +1,39 @@
-"""Login throttling: after `LIMIT` failed sign-ins within `WINDOW` seconds, a key is refused.
+"""Login throttling on the shared rate limiter: `LIMIT` failed sign-ins per key at once, then
+one more every `WINDOW / LIMIT` seconds (5 per 15 minutes sustained).
 
 Two keys are counted per attempt: the account (its email) and the client (its IP address),
 so neither guessing one account's password from many addresses nor trying many accounts from
-one address gets more than a handful of tries per window. A successful login clears the
-account's failures (not the client's: an attacker with an account of their own must not be
-able to reset their address's count by logging into it).
+one address gets more than a handful of tries. While a key is throttled, even the right
+password is refused: otherwise the throttle would only slow the attacker down until their
+guess is right.
 
-`LoginThrottle` is the small interface the dashboard uses; `MemoryLoginThrottle` keeps the
-failures of one process (the embedded tier runs one). Cluster deployments can plug in a shared
-implementation of the same protocol.
+The buckets live in the project's `RateLimiter` (`footfall.ratelimit`): in memory on the
+embedded tier, in Redis in cluster mode, so every instance counts the same failures. A bucket
+holds `WINDOW` seconds and refills one second per second; a failure costs `WINDOW / LIMIT`
+seconds of it. GCRA buckets only ever *take*, so the check made before verifying a password
+is a take of cost 0 from a bucket one failure smaller over the same key: it changes nothing
+and is refused exactly when the recorded failures have emptied the real bucket. (Counting in
+seconds keeps the backends within a second of each other: Redis remembers a refusal locally
+for as long as a take of one unit would be refused, here one second.)
+
+Keys are stored as keyed BLAKE2b digests under the day's visitor salt, as the API's limits do:
+neither an email address nor an IP address is written to the limiter (nor to Redis).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from footfall.ratelimit.base import RateLimit, RateLimiter
+
 LIMIT = 5
-"""Failed sign-ins per key within the window before the key is refused."""
+"""Failed sign-ins a key may have at once before it is refused."""
 
 WINDOW = 15 * 60.0
-"""Seconds a failed sign-in counts against its keys."""
-
-_MAX_KEYS = 100_000  # bounds memory under a flood of attempts from ever-new addresses
+"""Seconds in which `LIMIT` failures drain again (one every `WINDOW / LIMIT`)."""
 
 
 def account_key(email: str) -> str:
@@ -36,61 +45,53 @@ def client_key(address: str) -> str:
 
 
 class LoginThrottle(Protocol):
+    """What the sign-in and password forms need from a throttle."""
+
     async def retry_after(self, keys: Sequence[str], now: float) -> float:
-        """Seconds until every key may try again (0: allowed now)."""
+        """Whole seconds until every key may try again (0: allowed now). Changes nothing."""
         ...
 
     async def record_failure(self, keys: Sequence[str], now: float) -> None: ...
 
-    async def clear(self, key: str) -> None:
-        """Forget the failures of one key (after a successful login)."""
-        ...
+
+SecretFor = Callable[[float], Awaitable[bytes]]
+"""The secret keys are hashed with at a time (the day's visitor salt)."""
 
 
-class MemoryLoginThrottle:
-    """A sliding window of failure times per key, in this process's memory."""
+class RateLimitLoginThrottle:
+    """`LoginThrottle` over a `RateLimiter` shared by the installation."""
 
-    def __init__(self, limit: int = LIMIT, window: float = WINDOW) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        secret_for: SecretFor,
+        limit: int = LIMIT,
+        window: float = WINDOW,
+    ) -> None:
+        if limit < 2:
+            raise ValueError("a login throttle needs a limit of at least 2")
+        self._limiter = limiter
+        self._secret_for = secret_for
+        self._cost = max(1, round(window / limit))  # seconds of the bucket one failure takes
+        self._failures = RateLimit(1.0, limit * self._cost)
+        self._probe = RateLimit(1.0, (limit - 1) * self._cost)  # one failure smaller
 
-    def _recent(self, key: str, now: float) -> deque[float] | None:
-        times = self._failures.get(key)
-        if times is None:
-            return None
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-            return None
-        return times
+    async def _bucket(self, key: str, now: float) -> str:
+        digest = hashlib.blake2b(
+            key.encode(), key=await self._secret_for(now), digest_size=12, person=b"ff-login"
+        )
+        return "login:" + digest.hexdigest()
 
     async def retry_after(self, keys: Sequence[str], now: float) -> float:
         wait = 0.0
         for key in keys:
-            times = self._recent(key, now)
-            if times is not None and len(times) >= self.limit:
-                # Allowed again once enough failures left the window for one more try.
-                oldest_blocking = times[len(times) - self.limit]
-                wait = max(wait, oldest_blocking + self.window - now)
-        return math.ceil(wait) if wait > 0 else 0.0
+            bucket = await self._bucket(key, now)
+            decision = await self._limiter.acquire(((bucket, self._probe),), now, cost=0)
+            if not decision.allowed:
+                wait = max(wait, decision.retry_after)
+        return float(math.ceil(wait))
 
     async def record_failure(self, keys: Sequence[str], now: float) -> None:
-        if len(self._failures) >= _MAX_KEYS:
-            self._forget_expired(now)
-        for key in keys:
-            times = self._recent(key, now)
-            if times is None:
-                times = self._failures[key] = deque(maxlen=self.limit)
-            times.append(now)
-
-    async def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-    def _forget_expired(self, now: float) -> None:
-        for key in list(self._failures):
-            self._recent(key, now)
-        if len(self._failures) >= _MAX_KEYS:
-            # Still full of live keys: dropping them all is the bounded-memory fallback.
-            self._failures.clear()
+        for key in keys:  # one by one: a full bucket of one key must not spare the other
+            bucket = await self._bucket(key, now)
+            await self._limiter.acquire(((bucket, self._failures),), now, cost=self._cost)
