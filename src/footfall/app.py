@@ -28,6 +28,7 @@ from footfall.config import Settings
 from footfall.dashboard.routes import routes as dashboard_routes
 from footfall.errors import FootfallError
 from footfall.services import Services
+from footfall.shutdown_signal import on_stop_signal
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +52,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FootfallApp:
             raise
         app.state.services = services
         await services.start()
+        # Open live streams must end as soon as the server is told to stop (see the module).
+        remove_stop_hook = on_stop_signal(services.live.close_streams)
         # Everything alive now lives as long as the process: keep it out of the collector's
         # full passes (measured: a full collection under load went from ~19 ms to ~0).
         gc.freeze()
         try:
             yield
         finally:
+            remove_stop_hook()
             await services.stop()
 
     routes = [
@@ -64,6 +68,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FootfallApp:
         Route("/api/v1/realtime", realtime.realtime_preflight, methods=["OPTIONS"]),
         Route("/api/v1/live", live.live_count, methods=["GET"]),
         Route("/api/v1/live", live.live_preflight, methods=["OPTIONS"]),
+        Route("/api/v1/live/stream", live.live_stream, methods=["GET"]),
+        Route("/api/v1/live/stream", live.live_preflight, methods=["OPTIONS"]),
         Route("/api/v1/stats/aggregate", stats.aggregate, methods=["GET"]),
         Route("/api/v1/stats/aggregate", stats.stats_preflight, methods=["OPTIONS"]),
         Route("/api/v1/stats/timeseries", stats.timeseries, methods=["GET"]),

@@ -158,6 +158,36 @@ class Settings(BaseSettings):
         description="Open connections or requests in progress beyond which new requests are "
         "answered 503 (bounds memory under a flood).",
     )
+    live_max_streams: int | None = Field(
+        default=None,
+        ge=1,
+        description="Open live-count streams (GET /api/v1/live/stream) per instance beyond "
+        "which new ones are answered 503. Unset: half of FOOTFALL_MAX_CONCURRENCY, so streams "
+        "never take every connection; raise both together for more viewers per instance.",
+    )
+    live_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="A live stream with no change for this long gets a comment line (keeps "
+        "proxies from closing it) and re-checks its publishable key.",
+    )
+    live_retry_ms: int = Field(
+        default=3000,
+        ge=100,
+        description="The reconnection delay live streams announce to browsers (`retry:`).",
+    )
+    live_coalesce_ms: float = Field(
+        default=250.0,
+        ge=0,
+        description="Least time between two recomputations of live counts: a burst of "
+        "pageviews costs one computation per followed count per interval.",
+    )
+    live_refresh_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Every followed live count is recomputed at least this often, so counts "
+        "fall as visitors leave the 3-minute window without new events.",
+    )
 
     @field_validator("geoip_database", mode="before")
     @classmethod

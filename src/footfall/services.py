@@ -32,6 +32,7 @@ from footfall.ratelimit.base import RateLimiter
 from footfall.ratelimit.memory import MemoryRateLimiter
 from footfall.ratelimit.policies import ApiRateLimits
 from footfall.realtime.base import Presence, Touch
+from footfall.realtime.live import LiveHub, redis_bus
 from footfall.realtime.memory import MemoryPresence
 from footfall.storage.duckdb_events import DuckDBEventStore
 from footfall.storage.events import Event, EventStore
@@ -67,6 +68,7 @@ class Services:
     writer: GroupCommitWriter
     limits: ApiRateLimits
     dedup: Deduplicator
+    live: LiveHub
     redis: aioredis.Redis | None = field(default=None, repr=False)  # cluster mode's client
     _housekeeping: asyncio.Task[None] | None = field(default=None, repr=False)
     keys: PublishableKeyStore = field(init=False, repr=False)
@@ -136,6 +138,15 @@ class Services:
         drops = DropCounter()
         pipeline = Pipeline(SaltRing(meta), visits, drops, geo=geo)
         dedup = Deduplicator(seen, clock, drops)
+        live = LiveHub(
+            presence,
+            clock,
+            coalesce=settings.live_coalesce_ms / 1000.0,
+            refresh=settings.live_refresh_seconds,
+            max_streams=settings.live_max_streams or max(1, settings.max_concurrency // 2),
+            # Cluster mode: instances tell each other which sites' counts moved.
+            bus=redis_bus(settings.redis_url if settings.cluster else None, settings.redis_prefix),
+        )
 
         async def on_commit(batch: Sequence[Event]) -> None:
             try:
@@ -146,6 +157,7 @@ class Services:
                 ]
                 if touches:
                     await presence.touch_many(touches)
+                    live.touched({touch[0] for touch in touches})
 
         writer = GroupCommitWriter(
             events,
@@ -168,12 +180,14 @@ class Services:
             writer,
             limits=limits,
             dedup=dedup,
+            live=live,
             redis=shared_redis,
         )
 
     async def start(self) -> None:
         await self.rebuild_live_state()
         self.writer.start()
+        await self.live.start()
         self._housekeeping = asyncio.create_task(self._housekeep(), name="footfall-housekeeping")
 
     async def rebuild_live_state(self) -> None:
@@ -230,6 +244,7 @@ class Services:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
 
     async def stop(self) -> None:
+        await self.live.close()  # open streams end first: nothing to wait for
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -32,7 +32,7 @@ async def healthz(request: Request) -> Response:
 
     Body: `{"status": "ok"|"degraded", "version", "mode": "embedded"|"cluster", "backends":
     {"metadata", "events", "presence", "writer"}: "ok"|"down", "writer": {…},
-    "dropped": {reason: count}}`.
+    "dropped": {reason: count}, "live": {"streams", "topics", "computations"}}`.
     """
     services: Services = request.app.state.services
     metadata, events, presence = await asyncio.gather(
@@ -58,5 +58,10 @@ async def healthz(request: Request) -> Response:
             "committedBatches": services.writer.committed_batches,
         },
         "dropped": services.drops.snapshot(),
+        "live": {
+            "streams": services.live.streams,
+            "topics": services.live.topics,
+            "computations": services.live.computations,
+        },
     }
     return json_response(body, 200 if healthy else 503, {"Cache-Control": NO_STORE})

@@ -1,6 +1,7 @@
-"""`GET /api/v1/live`: the live visitor count for public web pages, with a publishable key.
+"""`GET /api/v1/live` and `/api/v1/live/stream`: live counts for public pages (publishable key).
 
-The live-counter widget's endpoint (docs/api/live-counter.md). The caller names a publishable
+The live-counter widget's endpoints (docs/api/live-counter.md): the count as JSON, and the same
+as a server-sent events stream that pushes each change. The caller names a publishable
 key (`key=pk_…`, a query parameter: it is public, and `EventSource` cannot send headers) and
 optionally a page or section (`path=/pricing`, `path=/pricing/*`). Checks, in this order (the
 first failure answers):
@@ -19,20 +20,31 @@ Honesty: a count below the site's `live_min_count` is never revealed; the answer
 CORS: a success echoes the allowed origin (`*` for a key allowed everywhere) with
 `Vary: Origin`; a refused origin gets no CORS header at all (the browser then hides the answer
 from the page); other errors are readable from any origin, so a developer sees why.
+
+The stream (`text/event-stream`): `retry:` (the reconnection delay for `EventSource`), then at
+once the current count as an event (`id:` + `data:` holding the JSON above), then an event
+each time the count changes, and a comment line as heartbeat when nothing changed for
+`live_heartbeat_seconds`. A reconnect (with or without `Last-Event-ID`) gets the current count
+at once. Heartbeats also re-check the key: a revoked key's streams end within about two
+heartbeats. On shutdown every stream ends cleanly (browsers reconnect, to another instance).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from footfall.api.responses import NO_STORE, RawJSONResponse, error_response, query_value
 from footfall.auth import publishable, tokens
 from footfall.clock import iso_millis
 from footfall.errors import ApiError, BadRequest, Forbidden, Unauthorized
+from footfall.realtime.live import CLOSED, HEARTBEAT, Subscription, Topic
 from footfall.realtime.paths import PathPattern
 from footfall.services import Services
 from footfall.storage.publishable_keys import LiveGrant
@@ -168,3 +180,113 @@ async def live_preflight(request: Request) -> Response:
             "Vary": "Origin",
         },
     )
+
+
+# -- the stream -------------------------------------------------------------------------------
+
+
+def stream_message(topic: Topic, minimum: int) -> bytes:
+    """A topic's current count as one event, rendered once per count for all its streams."""
+    message = topic.messages.get(minimum)
+    if message is None:
+        assert topic.count is not None
+        data = live_body(topic.count, minimum, topic.pattern, topic.changed_at)
+        event_id = str(int(topic.changed_at * 1000)).encode()
+        message = topic.messages[minimum] = b"id: " + event_id + b"\ndata: " + data + b"\n\n"
+    return message
+
+
+class EventStream(Response):
+    """One stream: the current count at once, then every change, heartbeats in between.
+
+    Ends when the client leaves, when the key no longer allows the request (checked at each
+    heartbeat), or when the server stops (`LiveHub.close_streams`).
+    """
+
+    def __init__(self, services: Services, live: LiveRequest, sub: Subscription) -> None:
+        self.services = services
+        self.live = live
+        self.sub = sub
+        self.background = None
+        self.status_code = 200
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", NO_STORE.encode()),
+            (b"x-accel-buffering", b"no"),  # nginx: pass each event on at once
+            (b"access-control-allow-origin", live.cors_origin()),
+            (b"vary", b"Origin"),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        settings = self.services.settings
+        sub, topic, hub = self.sub, self.sub.topic, self.services.live
+        minimum = self.live.grant.live_min_count
+        gone = asyncio.ensure_future(_until_disconnect(receive))
+        gone.add_done_callback(lambda _: sub.signal(CLOSED))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            retry = f"retry: {settings.live_retry_ms}\n".encode()
+            await _chunk(send, retry + stream_message(topic, minimum))
+            sent = (topic.version, minimum)
+            while True:
+                what = await sub.wait(settings.live_heartbeat_seconds)
+                if what == CLOSED:
+                    break
+                if what == HEARTBEAT:
+                    allowed = await self._still_allowed()
+                    if allowed is None:
+                        break
+                    minimum = allowed
+                if (topic.version, minimum) != sent:
+                    await _chunk(send, stream_message(topic, minimum))
+                    sent = (topic.version, minimum)
+                elif what == HEARTBEAT:
+                    await _chunk(send, b": keep-alive\n\n")
+        finally:
+            gone.cancel()
+            hub.unsubscribe(sub)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _still_allowed(self) -> int | None:
+        """The site's minimum if the key still allows this stream, else None. A metadata
+        outage keeps the stream going on what was last known."""
+        live = self.live
+        heartbeat = self.services.settings.live_heartbeat_seconds
+        try:
+            grant = await self.services.keys.grant(live.grant.key.key, max_age=heartbeat)
+        except ApiError:
+            return live.grant.live_min_count
+        if (
+            grant is None
+            or not grant.key.allows_origin(live.origin)
+            or not grant.key.allows_path(live.pattern)
+        ):
+            return None
+        return grant.live_min_count
+
+
+async def _chunk(send: Send, body: bytes) -> None:
+    await send({"type": "http.response.body", "body": body, "more_body": True})
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def live_stream(request: Request) -> Response:
+    """GET /api/v1/live/stream?key=pk_…[&path=/pricing] — publishable key of the website.
+
+    200 `text/event-stream`: `retry`, the current count at once, then each change (`id` +
+    `data`, the JSON of `GET /api/v1/live`), comment heartbeats; errors as for `/api/v1/live`,
+    and 503 when the server is stopping or has `live_max_streams` open.
+    """
+    services: Services = request.app.state.services
+    try:
+        live = await authorize_live(services, request)
+        sub = await services.live.subscribe(live.site_id, live.pattern)
+    except ApiError as error:
+        return live_error(error)
+    with contextlib.suppress(ApiError):  # only bookkeeping: the stream works without it
+        await services.keys.note_used(live.grant.key.id, services.clock.now())
+    return EventStream(services, live, sub)

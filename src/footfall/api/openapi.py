@@ -370,6 +370,38 @@ def _live_paths() -> dict[str, Any]:
             },
             "options": preflight,
         },
+        "/api/v1/live/stream": {
+            "get": {
+                "summary": "Live count for a public page, pushed (server-sent events)",
+                "description": "A `text/event-stream` for `EventSource`: `retry:` (reconnection "
+                "delay), then at once the current count as an event (`id:`, and `data:` with "
+                "the JSON of GET /api/v1/live), then an event on every change and a comment "
+                "line as heartbeat. A reconnect (`Last-Event-ID`) gets the current count at "
+                "once. The stream ends when the key stops allowing it (revoked) and when the "
+                "server stops; browsers then reconnect. See docs/api/live-counter.md.",
+                "security": [{"publishableKey": []}],
+                "parameters": [key, _PATH_PARAMETER],
+                "responses": {
+                    "200": {
+                        "description": "The stream (`no-store`; CORS for the allowed origin).",
+                        "content": {
+                            "text/event-stream": {
+                                "schema": {"type": "string"},
+                                "example": "retry: 3000\nid: 1790000000000\ndata: "
+                                + json.dumps(count_example, separators=(",", ":"))
+                                + "\n\n",
+                            }
+                        },
+                    },
+                    **errors,
+                    "503": _error(
+                        "A backend is unavailable, the server is stopping, or it has as many "
+                        "streams open as it takes (`Retry-After`)"
+                    ),
+                },
+            },
+            "options": preflight,
+        },
     }
 
 
