@@ -32,6 +32,7 @@ from playwright.sync_api import (
     Playwright,
     Request,
     Response,
+    Route,
     sync_playwright,
 )
 
@@ -56,6 +57,11 @@ CHROMIUM_ARGS = [
 WAIT_MS = 15_000  # the deadline of every wait on the browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
+# Makes the page look hidden, as while it is being closed: the tracker then sends beacons.
+HIDE_PAGE = (
+    "Object.defineProperty(Document.prototype, 'visibilityState', "
+    "{get: function () { return 'hidden'; }});"
+)
 # Makes the tracker take its fetch() fallback: sendBeacon refuses to queue, as it may do when
 # the browser's beacon quota is exhausted.
 REFUSE_BEACONS = "Navigator.prototype.sendBeacon = function () { return false; };"
@@ -66,7 +72,14 @@ window.addEventListener('unhandledrejection', function (event) {
   window.__rejections.push(String(event.reason));
 });
 """
-TRANSPORTS = {"beacon": "ping", "fetch": "fetch"}  # how the tracker sends -> resource type
+# How the tracker sends -> (init scripts that make it send so, resource type of its requests).
+# A visible page sends with fetch() (keepalive), so that failed sends can be retried.
+TRANSPORTS = {
+    "fetch": ((), "fetch"),
+    "beacon": ((HIDE_PAGE,), "ping"),
+    "refused_beacon": ((HIDE_PAGE, REFUSE_BEACONS), "fetch"),
+}
+EVENT_ID = re.compile(r"[0-9a-z]{16}")
 
 
 # -- the Footfall server ------------------------------------------------------------------------
@@ -287,18 +300,22 @@ def sent_name(req: Request) -> str | None:
 def accepted(response: Response, transport: str) -> None:
     """The tracker's request went the expected way and Footfall accepted it."""
     assert response.status == 202
-    assert response.request.resource_type == TRANSPORTS[transport]
+    assert response.request.resource_type == TRANSPORTS[transport][1]
+
+
+def use_transport(context: BrowserContext, transport: str) -> None:
+    for script in TRANSPORTS[transport][0]:
+        context.add_init_script(script)
 
 
 # -- tests --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", ["beacon", "fetch"])
+@pytest.mark.parametrize("transport", list(TRANSPORTS))
 def test_pageviews_spa_navigation_and_custom_event_are_recorded(
     footfall: Footfall, site: StaticSite, context: BrowserContext, tab: Tab, transport: str
 ) -> None:
-    if transport == "fetch":
-        context.add_init_script(REFUSE_BEACONS)
+    use_transport(context, transport)
     site.pages["/"] = shop_page(f"{footfall.server.url}/script.js", footfall.site_id)
     page = tab.page
 
@@ -327,12 +344,16 @@ def test_pageviews_spa_navigation_and_custom_event_are_recorded(
         ("pageview", f"{site.origin}/pricing"),
         ("signup", f"{site.origin}/pricing"),
     ]
+    event_ids = [json.loads(r.post_data or "{}")["eventId"] for r in tab.requests]
+    assert all(EVENT_ID.fullmatch(event_id) for event_id in event_ids)
+    assert len(set(event_ids)) == 3
     assert tab.page_errors == []
     assert tab.rejections() == []
     assert tab.console_errors == []
 
     footfall.stop()
     events = footfall.stored_events()
+    assert [e.event_id for e in events] == event_ids
     assert [(e.name, e.hostname, e.pathname, e.props) for e in events] == [
         ("pageview", "localhost", "/", {}),
         ("pageview", "localhost", "/pricing", {}),
@@ -346,7 +367,7 @@ def test_pageviews_spa_navigation_and_custom_event_are_recorded(
     assert {(e.browser, e.os, e.device_type) for e in events} == {("Chrome", "Windows", "desktop")}
 
 
-@pytest.mark.parametrize("transport", ["beacon", "fetch"])
+@pytest.mark.parametrize("transport", list(TRANSPORTS))
 @pytest.mark.parametrize("outage", ["api_port_closed", "server_stopped_after_load"])
 def test_unreachable_server_never_breaks_the_page(
     footfall: Footfall,
@@ -356,8 +377,7 @@ def test_unreachable_server_never_breaks_the_page(
     transport: str,
     outage: str,
 ) -> None:
-    if transport == "fetch":
-        context.add_init_script(REFUSE_BEACONS)
+    use_transport(context, transport)
     script_src = f"{footfall.server.url}/script.js"
     if outage == "api_port_closed":
         api = f"http://127.0.0.1:{free_port()}/api/event"  # nothing listens there
@@ -391,7 +411,7 @@ def test_unreachable_server_never_breaks_the_page(
 
     assert tab.page_errors == []
     assert tab.rejections() == []
-    assert {r.resource_type for r in tab.requests} == {TRANSPORTS[transport]}
+    assert {r.resource_type for r in tab.requests} == {TRANSPORTS[transport][1]}
 
 
 def test_visitor_who_opted_out_sends_nothing(
@@ -424,3 +444,76 @@ def test_visitor_who_opted_out_sends_nothing(
     assert tab.page_errors == []
     footfall.stop()
     assert [(e.name, e.pathname) for e in footfall.stored_events()] == [("control", "/pricing")]
+
+
+REFUSED = json.dumps({"error": "Ingestion is over capacity; retry shortly"})
+
+
+def test_a_send_refused_with_503_is_retried_after_retry_after_and_stored_once(
+    footfall: Footfall, site: StaticSite, tab: Tab
+) -> None:
+    """The first send meets a 503 (as from a full writer queue): the tracker waits for
+    Retry-After and sends the same event again, which is stored and counted once."""
+    site.pages["/"] = shop_page(f"{footfall.server.url}/script.js", footfall.site_id)
+    page = tab.page
+    refused: list[Request] = []
+
+    def refuse_first(route: Route) -> None:
+        if refused:
+            route.continue_()
+            return
+        refused.append(route.request)
+        route.fulfill(
+            status=503,
+            headers={
+                "Access-Control-Allow-Origin": "*",
+                "Access-Control-Expose-Headers": "Retry-After",
+                "Retry-After": "1",
+                "Content-Type": "application/json",
+            },
+            body=REFUSED,
+        )
+
+    page.route(footfall.api, refuse_first)
+    with page.expect_response(lambda r: r.url == footfall.api and r.status == 202) as retried:
+        page.goto(f"{site.origin}/")
+    assert len(refused) == 1
+    # The same event, id included, went again, once Retry-After had passed.
+    assert retried.value.request.post_data == refused[0].post_data
+    assert retried.value.request.timing["startTime"] - refused[0].timing["startTime"] >= 1000
+    assert retried.value.headers.get("x-footfall-dropped") is None
+    assert footfall.current_visitors() == 1
+    assert tab.page_errors == [] and tab.rejections() == []
+
+    footfall.stop()
+    (event,) = footfall.stored_events()
+    assert event.event_id == json.loads(refused[0].post_data or "{}")["eventId"]
+
+
+def test_an_event_whose_answer_was_lost_is_retried_and_stored_once(
+    footfall: Footfall, site: StaticSite, tab: Tab
+) -> None:
+    """The first send reaches Footfall (stored) but its answer is lost on the way back: the
+    tracker sees a network error and retries; Footfall recognises the id (a `duplicate`)."""
+    site.pages["/"] = shop_page(f"{footfall.server.url}/script.js", footfall.site_id)
+    page = tab.page
+    delivered: list[int] = []
+
+    def lose_first_answer(route: Route) -> None:
+        if delivered:
+            route.continue_()
+            return
+        delivered.append(route.fetch().status)  # Footfall stores the event and answers…
+        route.abort("connectionreset")  # …but the page never hears of it
+
+    page.route(footfall.api, lose_first_answer)
+    with page.expect_response(lambda r: r.url == footfall.api and r.status == 202) as retried:
+        page.goto(f"{site.origin}/")
+    assert delivered == [202]
+    assert retried.value.headers["x-footfall-dropped"] == "duplicate"
+    assert footfall.current_visitors() == 1
+    assert tab.page_errors == [] and tab.rejections() == []
+
+    footfall.stop()
+    (event,) = footfall.stored_events()
+    assert event.event_id == json.loads(retried.value.request.post_data or "{}")["eventId"]

@@ -20,6 +20,7 @@ from footfall import __version__
 from footfall.api import live
 from footfall.api.responses import json_response
 from footfall.auth import api_auth
+from footfall.ingestion.drops import DropReason
 from footfall.ingestion.payload import ServerBatch, TrackerHit
 from footfall.realtime.paths import PathPattern
 from footfall.stats import dimensions, intervals, periods, query
@@ -529,7 +530,8 @@ def document() -> dict[str, Any]:
                     "summary": "Track an event (the tracker's endpoint)",
                     "description": "Public and CORS-open; any Content-Type (the tracker sends "
                     "text/plain to avoid a preflight). Drops answer 202 with the reason in "
-                    "`X-Footfall-Dropped` (bot, hostname_mismatch, prefetch).",
+                    f"`X-Footfall-Dropped` ({', '.join(DropReason)}). An `eventId` already "
+                    "stored for the site within the hour is acknowledged as a `duplicate`.",
                     "requestBody": {
                         "required": True,
                         "content": _json(
@@ -540,6 +542,7 @@ def document() -> dict[str, Any]:
                                 "url": "https://example.com/pricing?utm_source=newsletter",
                                 "referrer": "https://www.google.com/",
                                 "screenWidth": 1440,
+                                "eventId": "k7qw2x9zbt0plm4e",
                             },
                         ),
                     },
@@ -560,7 +563,10 @@ def document() -> dict[str, Any]:
                         "400": _error("Invalid body", "Malformed JSON body", "url: is required"),
                         "404": _error("Unknown website", api_auth.WEBSITE_NOT_FOUND),
                         "413": _error("Body too large"),
-                        "503": _error("Overloaded or shutting down (`Retry-After`)"),
+                        "503": _error(
+                            "Overloaded, shutting down, or a copy of this `eventId` is still "
+                            "being stored (`Retry-After`)"
+                        ),
                     },
                 },
                 "options": {
