@@ -8,7 +8,7 @@ as a real browser submitting that page's form would.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,8 @@ from footfall.accounts.users import UserStore
 from footfall.config import Settings
 from footfall.services import Services
 from tests.conftest import FakeClock, start_app
+
+PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 PASSWORD = "correct horse battery"
 OWNER = "owner@example.org"
@@ -158,3 +160,18 @@ async def dash(settings: Settings, clock: FakeClock) -> AsyncIterator[Dash]:
 async def https_dash(settings: Settings, clock: FakeClock) -> AsyncIterator[Dash]:
     async for value in _dash(settings, clock, "https://testserver"):
         yield value
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remember each phase's outcome, so browser fixtures can keep evidence of a failure."""
+    report: pytest.TestReport = yield
+    item.stash.setdefault(PHASE_REPORTS, {})[report.when] = report
+    return report
+
+
+def failed(item: pytest.Item) -> bool:
+    """True when the test's setup or body failed (checked from a fixture's teardown)."""
+    return any(report.failed for report in item.stash.get(PHASE_REPORTS, {}).values())

@@ -53,7 +53,8 @@ async def test_generate_use_list_revoke(dash: Dash) -> None:
     assert f"<code>{token[:9]}…</code>" in listing.text
     assert "pricing card" in listing.text
     last_used = re.search(
-        r"<td>(<time[^>]*>[^<]*</time>|never)</td>\s*<td class=\"actions\"", listing.text
+        r'<td data-label="Last used">(<time[^>]*>[^<]*</time>|never)</td>\s*<td class="actions"',
+        listing.text,
     )
     assert last_used and last_used.group(1) != "never"
 
