@@ -80,6 +80,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FootfallApp:
         Route("/api/event", ingest.track_preflight, methods=["OPTIONS"]),
         Route("/api/v1/events", ingest.import_events, methods=["POST"]),
         Route("/script.js", assets.script_js, methods=["GET"]),
+        Route("/widget.js", assets.widget_js, methods=["GET"]),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
         Route("/docs", openapi.docs_page, methods=["GET"]),

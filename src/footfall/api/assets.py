@@ -1,4 +1,5 @@
-"""`GET /script.js` (the tracker) and `GET /demo` (a test page for the demo site)."""
+"""`GET /script.js` (the tracker), `GET /widget.js` (the live counter) and `GET /demo` (a test
+page for the demo site)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from footfall.services import Services
 
 async def script_js(request: Request) -> Response:
     """GET /script.js — the tracker; cacheable for an hour, revalidated by ETag."""
-    source, etag = tracker.script()
+    return _javascript(request, *tracker.script())
+
+
+async def widget_js(request: Request) -> Response:
+    """GET /widget.js — the live-counter widget; cacheable for an hour, revalidated by ETag."""
+    return _javascript(request, *tracker.widget())
+
+
+def _javascript(request: Request, source: bytes, etag: str) -> Response:
     headers = {
         "Cache-Control": "public, max-age=3600",
         "ETag": etag,

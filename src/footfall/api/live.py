@@ -18,8 +18,9 @@ Honesty: a count below the site's `live_min_count` is never revealed; the answer
 (`currentVisitors: null, belowMinimum: true`) and the widget hides or shows its fallback.
 
 CORS: a success echoes the allowed origin (`*` for a key allowed everywhere) with
-`Vary: Origin`; a refused origin gets no CORS header at all (the browser then hides the answer
-from the page); other errors are readable from any origin, so a developer sees why.
+`Vary: Origin`, so only pages of allowed origins can read counts; errors carry no count and are
+readable from any origin, so a widget on a page its key does not allow stops asking and the
+developer sees why.
 
 The stream (`text/event-stream`): `retry:` (the reconnection delay for `EventSource`), then at
 once the current count as an event (`id:` + `data:` holding the JSON above), then an event
@@ -133,9 +134,8 @@ async def count_for(services: Services, site_id: str, pattern: PathPattern | Non
 
 
 def live_error(error: ApiError) -> Response:
-    """An error answer: readable from any origin, except an origin refusal (no CORS)."""
-    if isinstance(error, Forbidden) and error.message == ORIGIN_NOT_ALLOWED:
-        return error_response(error, {"Cache-Control": NO_STORE, "Vary": "Origin"})
+    """An error answer, readable from any origin: it carries no count, and a widget on a page
+    its key does not allow must learn so to stop asking (and tell the developer why)."""
     return error_response(error, _ERROR_HEADERS)
 
 

@@ -334,7 +334,7 @@ def _live_paths() -> dict[str, Any]:
             live.INVALID_KEY,
         ),
         "403": _error(
-            "The key does not allow this origin (no CORS headers) or this path",
+            "The key does not allow this origin or this path",
             live.ORIGIN_NOT_ALLOWED,
             live.PATH_NOT_ALLOWED,
         ),
@@ -620,6 +620,14 @@ def document() -> dict[str, Any]:
             "/script.js": {
                 "get": {
                     "summary": "The tracker script",
+                    "responses": {"200": {"description": "JavaScript, cacheable, with ETag."}},
+                }
+            },
+            "/widget.js": {
+                "get": {
+                    "summary": "The live-counter widget (<footfall-live>)",
+                    "description": "Renders the live count of a page with a publishable key, "
+                    "pushed by GET /api/v1/live/stream. See docs/api/live-counter.md.",
                     "responses": {"200": {"description": "JavaScript, cacheable, with ETag."}},
                 }
             },
