@@ -31,7 +31,7 @@ from footfall.storage.meta import SqlMetaStore
 from footfall.storage.models import Site, TokenInfo
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
-sites_app = typer.Typer(help="Add, list and delete websites.", no_args_is_help=True)
+sites_app = typer.Typer(help="Add, list, update and delete websites.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(sites_app, name="sites")
 app.add_typer(tokens_app, name="tokens")
@@ -283,6 +283,85 @@ def sites_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
         typer.echo("No sites yet. Add one: footfall sites add example.com")
     for s in sites:
         typer.echo(f"{s.id}  {s.domain:30}  {s.name}")
+
+
+def _site_settings_json(site: Site) -> dict[str, Any]:
+    return {
+        "websiteId": site.id,
+        "domain": site.domain,
+        "name": site.name,
+        "timezone": site.timezone,
+        "allowedHostnames": list(site.allowed_hostnames),
+        "honorGpc": site.honor_gpc,
+        "retentionDays": site.retention_days,
+        "liveMinCount": site.live_min_count,
+    }
+
+
+@sites_app.command("update")
+def sites_update(
+    website_id: Annotated[str, typer.Argument(help="The website id")],
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA time zone of the site's reports, e.g. Europe/Paris")
+    ] = None,
+    honor_gpc: Annotated[
+        bool | None,
+        typer.Option(
+            "--honor-gpc/--no-honor-gpc",
+            help="Drop events from browsers sending Sec-GPC: 1 or DNT: 1",
+            show_default=False,
+        ),
+    ] = None,
+    retention_days: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=36_500, help="Delete events older than this many days (0: keep them all)"
+        ),
+    ] = None,
+    allowed_hostnames: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-hostname",
+            help="A hostname beyond the domain whose events count (exact, or *.example.org); "
+            "repeat for several; replaces the list",
+        ),
+    ] = None,
+    clear_allowed_hostnames: Annotated[
+        bool, typer.Option("--clear-allowed-hostnames", help="Empty the list of hostnames")
+    ] = False,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a website's settings (those not given stay as they are); prints them all."""
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name
+    if timezone is not None:
+        changes["timezone"] = timezone
+    if honor_gpc is not None:
+        changes["honor_gpc"] = honor_gpc
+    if retention_days is not None:
+        changes["retention_days"] = retention_days or None
+    if allowed_hostnames and clear_allowed_hostnames:
+        raise _fail("give either --allowed-hostname or --clear-allowed-hostnames, not both")
+    if allowed_hostnames or clear_allowed_hostnames:
+        changes["allowed_hostnames"] = tuple(allowed_hostnames or ())
+    if not changes:
+        raise _fail("nothing to change: give at least one setting (see --help)")
+    try:
+        site = _meta(data_dir, lambda meta: meta.update_site(website_id, **changes))
+    except (NotFoundError, ValueError) as error:
+        raise _fail(str(error)) from None
+    if as_json:
+        typer.echo(json.dumps(_site_settings_json(site)))
+        return
+    retention = f"{site.retention_days} days" if site.retention_days else "keep all events"
+    typer.echo(f"Updated {site.domain} ({site.name}), website id {site.id}:")
+    typer.echo(f"  time zone          {site.timezone}")
+    typer.echo(f"  allowed hostnames  {', '.join(site.allowed_hostnames) or '(domain only)'}")
+    typer.echo(f"  honour GPC/DNT     {'yes' if site.honor_gpc else 'no'}")
+    typer.echo(f"  retention          {retention}")
 
 
 @sites_app.command("delete")
