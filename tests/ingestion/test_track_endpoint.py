@@ -141,6 +141,11 @@ async def test_subdomain_belongs_to_the_site(running: Running) -> None:
     assert response.json() == {"status": "accepted"}
 
 
+async def test_drop_referrer_spam(running: Running) -> None:
+    response = await post(running, hit(running, referrer="https://www.semalt.com/x?y=1"))
+    await assert_dropped(running, response, DropReason.REFERRER_SPAM)
+
+
 async def test_drop_prefetch(running: Running) -> None:
     response = await post(running, hit(running), **{"Sec-Purpose": "prefetch;prerender"})
     await assert_dropped(running, response, DropReason.PREFETCH)
@@ -179,7 +184,14 @@ async def test_drop_duplicate_event_id(running: Running) -> None:
 
 
 async def test_every_drop_reason_is_covered_here() -> None:
-    tested = {"bot", "hostname_mismatch", "prefetch", "privacy_signal", "duplicate"}
+    tested = {
+        "bot",
+        "hostname_mismatch",
+        "referrer_spam",
+        "prefetch",
+        "privacy_signal",
+        "duplicate",
+    }
     assert {reason.value for reason in DropReason} == tested
 
 

@@ -59,10 +59,18 @@ async def test_changes_by_another_store_are_seen_at_once(open_store: Opener) -> 
 
 async def test_unknown_site_is_cached_negatively_until_a_change(open_store: Opener) -> None:
     store, other = await open_store(), await open_store()
-    assert await store.site_auth("nope") is None
-    assert "nope" in store._auth_cache
+    unknown = "0b6e4c1a-1d2f-4c3b-9a8e-7f6d5c4b3a29"
+    assert await store.site_auth(unknown) is None
+    assert unknown in store._auth_cache
     await other.create_site("example.com", None, 1.0)
-    assert await store.site_auth("nope") is None
+    assert await store.site_auth(unknown) is None
+
+
+async def test_ids_that_are_not_uuids_are_refused_without_a_query(open_store: Opener) -> None:
+    store = await open_store()
+    for garbage in ("nope", "", "x" * 10_000, "0B6E4C1A-1D2F-4C3B-9A8E-7F6D5C4B3A29", "a\x00b"):
+        assert await store.site_auth(garbage) is None
+        assert garbage not in store._auth_cache  # nor a place in the cache
 
 
 async def test_last_used_does_not_flush_caches_needlessly(open_store: Opener) -> None:

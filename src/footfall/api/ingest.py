@@ -63,15 +63,16 @@ async def track(request: Request) -> Response:
             request, settings.max_body_bytes, settings.request_body_timeout_seconds
         )
         payload = parse(TrackerHit, body)
-        auth = await services.meta.site_auth(payload.websiteId)
-        if auth is None:
-            raise NotFound(WEBSITE_NOT_FOUND)
         ip = client_ip(
             request.client.host if request.client else None,
             request.headers.get("x-forwarded-for"),
             settings.trusted_proxies,
         )
         now = services.clock.now()
+        auth = await services.meta.site_auth(payload.websiteId)
+        if auth is None:
+            enforce(await services.limits.unknown_site(ip, now))
+            raise NotFound(WEBSITE_NOT_FOUND)
         enforce(await services.limits.ingest(auth.site.id, ip, now))
         hit = tracker_hit(
             payload,

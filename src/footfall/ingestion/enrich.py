@@ -12,6 +12,7 @@ Parsing results are cached per user-agent string: real traffic repeats a few tho
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -203,3 +204,20 @@ def host_belongs(host: str, domain: str) -> bool:
     """True when `host` is the site's domain or a subdomain of it (`www.` is ignored)."""
     bare, site = _bare_host(host), _bare_host(domain)
     return bare == site or bare.endswith("." + site)
+
+
+def host_allowed(host: str, domain: str, allowed_hostnames: Sequence[str] = ()) -> bool:
+    """True when events from `host` count for a site on `domain` with these extra allowed
+    hostnames: the domain and its subdomains always; an entry `shop.example.org` exactly that
+    host; an entry `*.example.org` that domain and every subdomain of it."""
+    if host_belongs(host, domain):
+        return True
+    host = host.lower()
+    for entry in allowed_hostnames:
+        if entry.startswith("*."):
+            base = entry[2:]
+            if host == base or host.endswith("." + base):
+                return True
+        elif host == entry:
+            return True
+    return False

@@ -4,7 +4,7 @@ Each step looks at the `Hit` (and may fill in what it derived) and returns None 
 a `DropReason` to stop. Every drop is counted. Validation that deserves a 400 (bad URL, no way
 to identify the visitor) happens before: `Hit` only holds well-formed input.
 
-    prefetch ▸ privacy ▸ hostname ▸ bots ▸ locate ▸ visitor ▸ visit  →  Event
+    prefetch ▸ privacy ▸ hostname ▸ referrer spam ▸ bots ▸ locate ▸ visitor ▸ visit  →  Event
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from footfall.ingestion import enrich
+from footfall.ingestion import enrich, referrer_spam
 from footfall.ingestion.drops import DropCounter, DropReason
 from footfall.ingestion.geo import NOWHERE, GeoLookup, Location
 from footfall.ingestion.visitor import SaltRing, explicit_visitor_id, visitor_hash
@@ -71,6 +71,7 @@ class Pipeline:
             ("prefetch", self.check_prefetch),
             ("privacy", self.check_privacy),
             ("hostname", self.check_hostname),
+            ("referrer spam", self.drop_referrer_spam),
             ("bots", self.drop_bots),
             ("locate", self.locate),
             ("visitor", self.identify_visitor),
@@ -101,8 +102,15 @@ class Pipeline:
 
     @staticmethod
     async def check_hostname(hit: Hit) -> DropReason | None:
-        if not enrich.host_belongs(hit.page.hostname, hit.site.domain):
+        site = hit.site
+        if not enrich.host_allowed(hit.page.hostname, site.domain, site.allowed_hostnames):
             return DropReason.HOSTNAME_MISMATCH
+        return None
+
+    @staticmethod
+    async def drop_referrer_spam(hit: Hit) -> DropReason | None:
+        if hit.referrer and referrer_spam.is_spam_referrer(hit.referrer):
+            return DropReason.REFERRER_SPAM
         return None
 
     @staticmethod

@@ -4,8 +4,10 @@
 |---|---|---|---|
 | realtime | the API token | 50/s, burst 500 | `GET /api/v1/realtime` |
 | stats | the API token | 10/s, burst 100 | `GET /api/v1/stats/*` |
-| ingestion per client | a salted hash of the client IP | 20/s, burst 200 | `POST /api/event` |
+| ingestion per client | a salted hash of the client IP | 20/s, burst 200 | `POST /api/event` (*) |
 | ingestion per site | the website | 1,000 events/s, burst 10,000 | both ingestion endpoints |
+
+(*) Also charged for a request naming a website id that does not exist: each costs a lookup.
 
 Checks run after authentication (a request that fails it answers as the Realtime API's
 contract says, and costs no bucket). The client IP is never a key: the key is a keyed
@@ -67,6 +69,14 @@ class ApiRateLimits:
         if not checks:
             return None
         return await self.limiter.acquire(checks, now, events)
+
+    async def unknown_site(self, client_ip: str, now: float) -> Decision | None:
+        """Charge the client's bucket for a request naming no existing website: looking an
+        unknown id up costs a query, so a flood of made-up ids is limited like events."""
+        if self.client_limit is None:
+            return None
+        key = "ic:" + await self._client_key(client_ip, now)
+        return await self.limiter.acquire(((key, self.client_limit),), now)
 
     async def _client_key(self, client_ip: str, now: float) -> str:
         salts = await self._salts.for_time(now)

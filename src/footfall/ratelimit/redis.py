@@ -1,7 +1,7 @@
 """`RedisRateLimiter`: GCRA buckets in Redis, shared by every instance of a cluster.
 
 Key layout: `{prefix}:ratelimit:{key}` is a string holding the bucket's TAT in microseconds,
-expiring (`PX`) when the bucket is full again, so idle buckets cost nothing.
+expiring (`PX`) a few seconds after the bucket is full again, so idle buckets cost nothing.
 
 One check is one round trip: a Lua script reads every bucket of the check, decides all or
 none, and writes the new TATs — atomically, so instances racing on one bucket never let more
@@ -42,8 +42,13 @@ WARNING_INTERVAL = 60.0
 
 MAX_REMEMBERED_DENIALS = 10_000
 
-# KEYS: the buckets. ARGV[1]: now (µs); ARGV[2]: cost; then for each key its interval and
-# capacity (µs). Returns the TAT read for each key ('' if none), then 1 if taken, 0 if not.
+TTL_SLACK_MS = 5_000
+"""A bucket's key outlives the moment it is full again by this much: expiry runs on Redis's
+clock, the arithmetic on the caller's, and an early expiry would hand out a fresh bucket."""
+
+# KEYS: the buckets. ARGV[1]: now (µs); ARGV[2]: cost; ARGV[3]: TTL slack (ms); then for each
+# key its interval and capacity (µs). Returns the TAT read for each key ('' if none), then 1 if
+# taken, 0 if not.
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
@@ -51,8 +56,8 @@ local read = {}
 local new = {}
 local taken = 1
 for i = 1, #KEYS do
-  local interval = tonumber(ARGV[1 + 2 * i])
-  local capacity = tonumber(ARGV[2 + 2 * i])
+  local interval = tonumber(ARGV[2 + 2 * i])
+  local capacity = tonumber(ARGV[3 + 2 * i])
   local stored = redis.call('GET', KEYS[i])
   local tat = now
   if stored then
@@ -68,7 +73,7 @@ for i = 1, #KEYS do
 end
 if taken == 1 then
   for i = 1, #KEYS do
-    local ttl = math.ceil((new[i] - now) / 1000) + 1
+    local ttl = math.ceil((new[i] - now) / 1000) + tonumber(ARGV[3])
     redis.call('SET', KEYS[i], string.format('%d', new[i]), 'PX', ttl)
   end
 end
@@ -96,7 +101,7 @@ class RedisRateLimiter:
             return local
         if now < self._open_until:
             return _open(checks)
-        args: list[int] = [now_us, cost]
+        args: list[int] = [now_us, cost, TTL_SLACK_MS]
         for _key, limit in checks:
             args += (limit.interval, limit.capacity)
         try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import re
 import secrets
 import sqlite3
 import uuid
@@ -39,6 +40,9 @@ from footfall.storage.schema import api_tokens, meta_version, salts, sites
 
 # Bound the hot-path cache so a flood of random website ids cannot grow memory without limit.
 _CACHE_LIMIT = 100_000
+# Every website id is a UUID (`create_site` makes uuid4s; imports keep them): anything else is
+# refused without a query, and without taking a place in the cache.
+_SITE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Write `last_used_at` at most this often per token: a write per request would turn every
 # realtime poll into a database commit.
 _LAST_USED_RESOLUTION = 60.0
@@ -393,6 +397,8 @@ class SqlMetaStore:
             return self._auth_cache[site_id]
         except KeyError:
             pass
+        if not _SITE_ID.fullmatch(site_id):
+            return None
         auth = await self._load_site_auth(site_id)
         if len(self._auth_cache) >= _CACHE_LIMIT:
             self._auth_cache.clear()
