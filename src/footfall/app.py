@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from footfall.api import assets, health, ingest, live, openapi, realtime, stats
+from footfall.api import assets, health, ingest, live, openapi, realtime, stats, stats_export
 from footfall.api.dispatch import FootfallApp
 from footfall.api.middleware import RequestContextMiddleware
 from footfall.api.responses import json_response
@@ -76,6 +76,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FootfallApp:
         Route("/api/v1/stats/timeseries", stats.stats_preflight, methods=["OPTIONS"]),
         Route("/api/v1/stats/breakdown", stats.breakdown, methods=["GET"]),
         Route("/api/v1/stats/breakdown", stats.stats_preflight, methods=["OPTIONS"]),
+        Route("/api/v1/stats/breakdown.csv", stats.breakdown_csv, methods=["GET"]),
+        Route("/api/v1/stats/breakdown.csv", stats.stats_preflight, methods=["OPTIONS"]),
+        Route("/api/v1/stats/export/events", stats_export.export_events, methods=["GET"]),
+        Route("/api/v1/stats/export/events", stats.stats_preflight, methods=["OPTIONS"]),
         Route("/api/event", ingest.track, methods=["POST"]),
         Route("/api/event", ingest.track_preflight, methods=["OPTIONS"]),
         Route("/api/v1/events", ingest.import_events, methods=["POST"]),

@@ -1,7 +1,8 @@
 """Moving an installation: `footfall export` writes, `footfall import` reads, JSON lines.
 
 The file holds, in order: one header line, one line per site (with its tokens' digests, so
-existing API tokens keep working after the move), then one line per event, oldest first.
+existing API tokens keep working after the move, and its goals), then one line per event,
+oldest first. Files written before goals existed have none; they import as before.
 Events are streamed in batches both ways, so a large installation never sits in memory.
 Typical use: export from the embedded tier (server stopped: it owns the DuckDB file), import
 into cluster mode. Import refuses sites that already exist, so it cannot double-count.
@@ -17,6 +18,7 @@ from typing import IO, Any
 import orjson
 
 from footfall.storage.events import Event, EventStore
+from footfall.storage.goals import Goal, GoalStore
 from footfall.storage.meta import SqlMetaStore
 from footfall.storage.models import Site, TokenInfo
 
@@ -41,9 +43,13 @@ async def export_all(
 ) -> TransferCounts:
     counts = TransferCounts()
     out.write(_line({"type": FORMAT, "version": VERSION, "exportedAt": now}))
+    goal_store = GoalStore(meta.engine)
     for site, site_tokens in await meta.export_sites():
         tokens = [{**dataclasses.asdict(info), "tokenHash": digest} for info, digest in site_tokens]
-        out.write(_line({"type": "site", **dataclasses.asdict(site), "tokens": tokens}))
+        goals = [dataclasses.asdict(goal) for goal in await goal_store.for_site(site.id)]
+        out.write(
+            _line({"type": "site", **dataclasses.asdict(site), "tokens": tokens, "goals": goals})
+        )
         counts.sites += 1
         counts.tokens += len(tokens)
     async for batch in events.export_batches(BATCH):
@@ -75,6 +81,8 @@ async def import_all(meta: SqlMetaStore, events: EventStore, source: IO[bytes]) 
     batch: list[Event] = []
     site_fields = {f.name for f in dataclasses.fields(Site)}
     token_fields = {f.name for f in dataclasses.fields(TokenInfo)}
+    goal_fields = {f.name for f in dataclasses.fields(Goal)}
+    goal_store = GoalStore(meta.engine)
     for record in records:
         kind = record.pop("type")
         if kind == "site":
@@ -87,6 +95,9 @@ async def import_all(meta: SqlMetaStore, events: EventStore, source: IO[bytes]) 
             if "allowed_hostnames" in fields:
                 fields["allowed_hostnames"] = tuple(fields["allowed_hostnames"])
             await meta.import_site(Site(**fields), tokens)
+            await goal_store.import_goals(
+                [Goal(**{k: g[k] for k in goal_fields}) for g in record.pop("goals", [])]
+            )
             counts.sites += 1
             counts.tokens += len(tokens)
         elif kind == "event":

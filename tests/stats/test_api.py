@@ -83,7 +83,7 @@ async def test_authentication_errors_in_order(running: Running, endpoint: str) -
         response,
         400,
         'metrics: unknown metric "foo"; allowed: visitors, visits, pageviews, views_per_visit, '
-        "bounce_rate, visit_duration, events",
+        "bounce_rate, visit_duration, events, conversions, conversion_rate",
     )
 
 
@@ -135,7 +135,8 @@ async def test_site_without_token(running: Running) -> None:
             "breakdown",
             {"property": "visit:planet"},
             'property: unknown property "visit:planet"; allowed: event:page, event:hostname, '
-            "event:name, visit:entry_page, visit:exit_page, visit:source, visit:referrer, "
+            "event:name, event:goal, visit:entry_page, visit:exit_page, visit:source, "
+            "visit:referrer, "
             "visit:utm_source, visit:utm_medium, visit:utm_campaign, visit:utm_term, "
             "visit:utm_content, visit:country, visit:region, visit:city, visit:browser, "
             "visit:browser_version, visit:os, visit:os_version, visit:device, visit:screen, "

@@ -1,5 +1,5 @@
 """docs/api/stats.md keeps up with the code: every metric, period, interval, operator and
-dimension is documented, and each endpoint has a curl example."""
+dimension is documented, and each endpoint (the CSV downloads too) has a curl example."""
 
 from __future__ import annotations
 
@@ -28,5 +28,5 @@ def test_every_value_is_documented() -> None:
 
 
 def test_every_endpoint_has_a_curl_example() -> None:
-    for endpoint in ("aggregate", "timeseries", "breakdown"):
+    for endpoint in ("aggregate", "timeseries", "breakdown", "breakdown.csv", "export/events"):
         assert f'curl -G "https://HOST/api/v1/stats/{endpoint}"' in TEXT

@@ -15,10 +15,12 @@ from footfall.stats.periods import date_range
 from tests.stats.dataset import NOW, NY, at
 
 METRICS_ALLOWED = (
-    "allowed: visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events"
+    "allowed: visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events, "
+    "conversions, conversion_rate"
 )
 DIMENSIONS_ALLOWED = (
-    "allowed: event:page, event:hostname, event:name, visit:entry_page, visit:exit_page, "
+    "allowed: event:page, event:hostname, event:name, event:goal, visit:entry_page, "
+    "visit:exit_page, "
     "visit:source, visit:referrer, visit:utm_source, visit:utm_medium, visit:utm_campaign, "
     "visit:utm_term, visit:utm_content, visit:country, visit:region, visit:city, visit:browser, "
     "visit:browser_version, visit:os, visit:os_version, visit:device, visit:screen, "

@@ -24,6 +24,7 @@ from footfall.ingestion.drops import DropReason
 from footfall.ingestion.payload import ServerBatch, TrackerHit
 from footfall.realtime.paths import PathPattern
 from footfall.stats import dimensions, intervals, periods, query
+from footfall.storage.events import COLUMNS
 
 
 def _error(description: str, *messages: str) -> dict[str, Any]:
@@ -102,7 +103,8 @@ def _stats_parameters(kind: query.Kind) -> list[dict[str, Any]]:
         ),
         _query_parameter(
             "metrics",
-            f"Comma-separated, any of: {metrics}.",
+            f"Comma-separated, any of: {metrics}. `conversions` and `conversion_rate` need a "
+            "goal: an `event:goal` filter (`is`/`contains`) or the `event:goal` breakdown.",
             {"type": "string", "default": "visitors", "examples": ["visitors,pageviews"]},
         ),
         _query_parameter(
@@ -406,6 +408,81 @@ def _live_paths() -> dict[str, Any]:
     }
 
 
+_CSV_BREAKDOWN_EXAMPLE = (
+    "visit:source,visitors,conversion_rate\r\nDirect / None,3,33.3\r\nGoogle,1,100.0\r\n"
+)
+_CSV_EVENTS_EXAMPLE = (
+    ",".join(COLUMNS) + "\r\n2026-09-20T13:02:00.000000Z,3f1c2b9e-6a55-4f0c-9c3e-0d9f1f2a7b10,"
+    "7316495718263412,11,signup,example.com,/pricing,https://www.google.com/,Google,,,,,,US,"
+    'Chrome,131.0,Windows,10,desktop,desktop,"{""plan"":""pro""}",US-CA,San Francisco,\r\n'
+)
+
+
+def _csv_download(description: str, example: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {
+            "Content-Disposition": {
+                "description": 'attachment; filename="footfall-…-FIRST_LAST.csv"',
+                "schema": {"type": "string"},
+            }
+        },
+        "content": {"text/csv": {"schema": {"type": "string"}, "example": example}},
+    }
+
+
+def _stats_csv_paths() -> dict[str, Any]:
+    """The CSV downloads: a breakdown, and the raw events of a range (streamed)."""
+    errors = {
+        "400": _error(
+            "websiteId missing, or a parameter is invalid (named, with the allowed values)",
+            api_auth.WEBSITE_ID_REQUIRED,
+        ),
+        **_site_auth_errors(),
+        "503": _error("A backend is unavailable, or the query ran too long (`Retry-After`)"),
+    }
+    preflight = {
+        "summary": "CORS preflight",
+        "responses": {"204": {"description": "Any origin may send Authorization."}},
+    }
+    range_parameters = _stats_parameters(query.Kind.AGGREGATE)[:4]  # websiteId … timezone
+    return {
+        "/api/v1/stats/breakdown.csv": {
+            "get": {
+                "summary": "Stats: breakdown as CSV",
+                "description": "The breakdown (same parameters, same rows and page) as a CSV "
+                "download: a header row (the property, then each metric), UTF-8, CRLF. Text "
+                "cells starting with = + - @ (or tab, CR) are prefixed with ' against formula "
+                "injection. Errors are JSON. See docs/api/stats.md.",
+                "security": [{"bearer": []}],
+                "parameters": _stats_parameters(query.Kind.BREAKDOWN),
+                "responses": {
+                    "200": _csv_download("The rows (`no-store`).", _CSV_BREAKDOWN_EXAMPLE),
+                    **errors,
+                },
+            },
+            "options": preflight,
+        },
+        "/api/v1/stats/export/events": {
+            "get": {
+                "summary": "Stats: raw events as CSV (streamed)",
+                "description": "Every event of the website in the range, oldest first, one "
+                "column per events-table column (no IP address is stored): `ts` in UTC with "
+                "microseconds, `props` as JSON. Streamed batch by batch, so any range can be "
+                "downloaded; formula cells neutralised as for breakdown.csv. Only "
+                "websiteId, period, date and timezone are taken.",
+                "security": [{"bearer": []}],
+                "parameters": range_parameters,
+                "responses": {
+                    "200": _csv_download("The events (`no-store`).", _CSV_EVENTS_EXAMPLE),
+                    **errors,
+                },
+            },
+            "options": preflight,
+        },
+    }
+
+
 @cache
 def document() -> dict[str, Any]:
     """The OpenAPI document (built once)."""
@@ -525,6 +602,7 @@ def document() -> dict[str, Any]:
             },
             **_live_paths(),
             **_stats_paths(),
+            **_stats_csv_paths(),
             "/api/event": {
                 "post": {
                     "summary": "Track an event (the tracker's endpoint)",

@@ -1,11 +1,15 @@
-"""`GET /api/v1/stats/{aggregate,timeseries,breakdown}`: the Stats API (docs/api/stats.md).
+"""`GET /api/v1/stats/{aggregate,timeseries,breakdown}` and `breakdown.csv`: the Stats API
+(docs/api/stats.md).
 
 Authentication is the Realtime API's, checks in the same order (a site's `vt_` token); then
-the parameters are validated (400 naming the parameter and the allowed values), the query is
-run on the event store under a time limit, and answered. Not cacheable; CORS-open.
+the parameters are validated (400 naming the parameter and the allowed values), the site's
+goals are read if the query names `event:goal`, the query is run on the event store under a
+time limit, and answered. Not cacheable; CORS-open. The raw events export is `stats_export`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,28 +19,43 @@ from footfall.api.throttle import EXPOSE_HEADERS, enforce
 from footfall.auth.api_auth import authorize_site
 from footfall.errors import ApiError
 from footfall.services import Services
-from footfall.stats import Kind, answer, parse_query
+from footfall.stats import Kind, StatsQuery, answer, csv_export, parse_query
+from footfall.stats.goals import with_goals
+from footfall.storage.goals import GoalStore
 
 _HEADERS = {
     "Cache-Control": NO_STORE,
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": EXPOSE_HEADERS,
 }
+# Downloads: let browser code read the suggested file name too.
+_CSV_HEADERS = {
+    **_HEADERS,
+    "Access-Control-Expose-Headers": f"{EXPOSE_HEADERS}, Content-Disposition",
+}
+
+
+async def _answer(request: Request, kind: Kind) -> tuple[dict[str, Any], StatsQuery]:
+    """Authorise, parse, run: the answer and its query; `ApiError` for any failure."""
+    services: Services = request.app.state.services
+    auth, token_id = await authorize_site(
+        services.meta,
+        request.headers.get("authorization"),
+        request.query_params.get("websiteId"),
+    )
+    now = services.clock.now()
+    enforce(await services.limits.stats(token_id, now))
+    query = parse_query(kind, auth.site.id, request.query_params.multi_items(), now)
+    if query.needs_goals:
+        query = with_goals(query, await GoalStore(services.meta.engine).for_site(auth.site.id))
+    body = await answer(services.events, query)
+    await services.meta.note_token_used(token_id, now)
+    return body, query
 
 
 async def _stats(request: Request, kind: Kind) -> Response:
-    services: Services = request.app.state.services
     try:
-        auth, token_id = await authorize_site(
-            services.meta,
-            request.headers.get("authorization"),
-            request.query_params.get("websiteId"),
-        )
-        now = services.clock.now()
-        enforce(await services.limits.stats(token_id, now))
-        query = parse_query(kind, auth.site.id, request.query_params.multi_items(), now)
-        body = await answer(services.events, query)
-        await services.meta.note_token_used(token_id, now)
+        body, _ = await _answer(request, kind)
     except ApiError as error:
         return error_response(error, _HEADERS)
     return json_response(body, headers=_HEADERS)
@@ -67,6 +86,27 @@ async def breakdown(request: Request) -> Response:
     aggregate.
     """
     return await _stats(request, Kind.BREAKDOWN)
+
+
+async def breakdown_csv(request: Request) -> Response:
+    """GET /api/v1/stats/breakdown.csv — Bearer vt_ token of the website.
+
+    200 `text/csv` download (`Content-Disposition: attachment`): a header row (the property,
+    then each metric) and the rows of the same page the JSON breakdown answers; cells that a
+    spreadsheet would run as a formula are prefixed with `'`. Errors as JSON, as for
+    aggregate.
+    """
+    try:
+        body, query = await _answer(request, Kind.BREAKDOWN)
+    except ApiError as error:
+        return error_response(error, _HEADERS)
+    assert query.breakdown is not None
+    name = csv_export.filename("breakdown", query.range, query.breakdown.name)
+    return Response(
+        csv_export.breakdown_csv(body, query.metrics),
+        headers={**_CSV_HEADERS, "Content-Disposition": csv_export.attachment(name)},
+        media_type=csv_export.MEDIA_TYPE,
+    )
 
 
 async def stats_preflight(_request: Request) -> Response:

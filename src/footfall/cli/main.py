@@ -1,4 +1,4 @@
-"""`footfall`: serve, migrate, and manage sites and API tokens.
+"""`footfall`: serve, migrate, and manage sites, API tokens and goals.
 
 Every command honours `--data-dir` / `FOOTFALL_DATA_DIR`, or `FOOTFALL_DATABASE_URL` in cluster
 mode. Site and token commands write to the metadata database only, so they work while servers
@@ -27,6 +27,7 @@ from footfall.errors import NotFoundError, StoreInUse
 from footfall.serving import uvicorn_options
 from footfall.storage import migrate as migrations
 from footfall.storage.events import EventStore
+from footfall.storage.goals import Goal, GoalKind, GoalStore
 from footfall.storage.meta import SqlMetaStore
 from footfall.storage.models import Site, TokenInfo
 
@@ -35,6 +36,8 @@ sites_app = typer.Typer(help="Add, list, update and delete websites.", no_args_i
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(sites_app, name="sites")
 app.add_typer(tokens_app, name="tokens")
+goals_app = typer.Typer(help="Add, list and delete conversion goals.", no_args_is_help=True)
+app.add_typer(goals_app, name="goals")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 
@@ -461,3 +464,99 @@ def tokens_revoke(
     except NotFoundError as error:
         raise _fail(str(error)) from None
     typer.echo(f"Revoked token {info.id} ({info.prefix}…) of {info.site_id}.")
+
+
+# -- goals ----------------------------------------------------------------------------------
+
+
+def _goal_json(goal: Goal) -> dict[str, Any]:
+    return {
+        "id": goal.id,
+        "websiteId": goal.site_id,
+        "kind": goal.kind,
+        "match": goal.match,
+        "name": goal.name,
+        "createdAt": _when(goal.created_at),
+    }
+
+
+@goals_app.command("add")
+def goals_add(
+    website_id: Annotated[str, typer.Argument(help="The website id")],
+    page: Annotated[
+        str | None,
+        typer.Option(
+            "--page",
+            help="Pageviews whose path matches: /signup (exact), /product/*/buy (* within a "
+            "segment), /blog/** (** across segments)",
+        ),
+    ] = None,
+    event: Annotated[str | None, typer.Option("--event", help="A custom event's name")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Display name, used by the event:goal filter [default: Visit PATTERN "
+            "or the event name]"
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a goal: pageviews on a path pattern (--page) or a custom event (--event)."""
+    kind: GoalKind
+    if page is not None and event is None:
+        kind, match = "pageview", page
+    elif event is not None and page is None:
+        kind, match = "event", event
+    else:
+        raise _fail("give either --page PATTERN or --event NAME")
+    try:
+        goal = _meta(
+            data_dir,
+            lambda meta: GoalStore(meta.engine).create(website_id, kind, match, _now(), name),
+        )
+    except (NotFoundError, ValueError) as error:
+        raise _fail(str(error)) from None
+    if as_json:
+        typer.echo(json.dumps(_goal_json(goal)))
+    else:
+        typer.echo(f"Added goal {goal.id}: {goal.name} ({goal.kind} {goal.match}).")
+
+
+@goals_app.command("list")
+def goals_list(
+    website_id: Annotated[str, typer.Argument(help="The website id")],
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List a website's goals."""
+
+    async def listing(meta: SqlMetaStore) -> list[Goal]:
+        if await meta.get_site(website_id) is None:
+            raise NotFoundError(f"no site with id {website_id}")
+        return await GoalStore(meta.engine).for_site(website_id)
+
+    try:
+        goals = _meta(data_dir, listing)
+    except NotFoundError as error:
+        raise _fail(str(error)) from None
+    if as_json:
+        typer.echo(json.dumps([_goal_json(goal) for goal in goals]))
+        return
+    if not goals:
+        typer.echo(f"No goals. Add one: footfall goals add {website_id} --page /signup")
+    for goal in goals:
+        typer.echo(f"{goal.id}  {goal.kind:8}  {goal.match:30}  {goal.name}")
+
+
+@goals_app.command("delete")
+def goals_delete(
+    goal_id: Annotated[str, typer.Argument(help="The goal id (see goals list)")],
+    data_dir: DataDir = None,
+) -> None:
+    """Delete a goal: it leaves the stats at once (the events stay)."""
+    try:
+        goal = _meta(data_dir, lambda meta: GoalStore(meta.engine).delete(goal_id))
+    except NotFoundError as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"Deleted goal {goal.id} ({goal.name}) of {goal.site_id}.")

@@ -19,6 +19,7 @@ from typing import Literal
 NONE_LABEL = "(none)"
 DIRECT_LABEL = "Direct / None"
 PROPS_PREFIX = "event:props:"
+GOAL = "event:goal"  # the goal an event completes: see `footfall.stats.goals`
 MAX_PROP_KEY_LENGTH = 300
 
 Scope = Literal["event", "visit"]
@@ -52,6 +53,7 @@ _DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("event:page", "event", "pathname"),
     Dimension("event:hostname", "event", "hostname"),
     Dimension("event:name", "event", "name"),
+    Dimension(GOAL, "event", "pathname"),  # reads name and pathname; SQL from stats.goals
     _visit("entry_page", "pathname", visit_value="entry"),
     _visit("exit_page", "pathname", visit_value="exit"),
     _visit("source", "referrer_source", none_label=DIRECT_LABEL),

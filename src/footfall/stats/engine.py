@@ -11,6 +11,11 @@ Metrics, from the sums the SQL returns (see `stats.sql`):
 | views_per_visit | pageviews of those visits / visits (2 decimals)                         |
 | bounce_rate     | % of those visits with exactly one pageview and no custom event (1 dec.)|
 | visit_duration  | mean over those visits of last - first event time, seconds (1 decimal)  |
+| conversions     | with a goal (see `stats.goals`): unique visitors who completed it       |
+| conversion_rate | conversions / visitors of the row without goal filters, % (1 decimal)   |
+
+With a goal, `events` counts its completions, pageviews included (`stats.goals`).
+
 
 A ratio over no visits is 0. With `compare=previous_period` each aggregate metric also gets
 `change`: the percent change from the previous period, from unrounded values (1 decimal),
@@ -20,10 +25,13 @@ null when the previous value is 0.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from footfall.stats import goals
+from footfall.stats.dimensions import GOAL
 from footfall.stats.intervals import bucket_label, buckets
 from footfall.stats.periods import DateRange
 from footfall.stats.query import Kind, StatsQuery
@@ -33,8 +41,8 @@ from footfall.storage.events import EventStore
 QUERY_TIMEOUT = 10.0
 """Seconds a stats query may run before the store cancels it (answered with a 503)."""
 
-_COUNTS = frozenset({"visitors", "visits", "pageviews", "events"})
-_DECIMALS = {"views_per_visit": 2, "bounce_rate": 1, "visit_duration": 1}
+_COUNTS = frozenset({"visitors", "visits", "pageviews", "events", "conversions"})
+_DECIMALS = {"views_per_visit": 2, "bounce_rate": 1, "visit_duration": 1, "conversion_rate": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +57,14 @@ class Totals:
     bounces: int = 0
     visit_pageviews: int = 0
     duration_us: int = 0
+    total_visitors: int = 0  # goal queries: the conversion rate's denominator
 
     def value(self, metric: str) -> float:
         """The unrounded value of `metric`."""
+        if metric == "conversions":
+            return float(self.visitors)
+        if metric == "conversion_rate":
+            return 100.0 * self.visitors / self.total_visitors if self.total_visitors else 0.0
         if metric in _COUNTS:
             return float(getattr(self, metric))
         if not self.visits:
@@ -85,7 +98,34 @@ async def rows(
     """Run `query` over `range_` (its own range, or the previous period) on `store`."""
     sql, params = build(query, range_, store.dialect)
     found = await store.query_stats(sql, params, time_limit=time_limit)
-    return [Totals(str(row[0]), *(int(value) for value in row[1:])) for row in found]
+    result = [Totals(str(row[0]), *(int(value) for value in row[1:])) for row in found]
+    if query.counts_goals:
+        result = await _conversions(store, query, range_, result, time_limit)
+    return result
+
+
+async def _conversions(
+    store: EventStore, query: StatsQuery, range_: DateRange, found: list[Totals], time_limit: float
+) -> list[Totals]:
+    """The rows of a goal query completed: `events` counts completions (the selected events
+    are completions, pageviews included); the goal breakdown lists every goal, paged here;
+    `conversion_rate` gets its denominators from a second query (`goals.denominator`)."""
+    found = [dataclasses.replace(t, events=t.pageviews + t.events) for t in found]
+    by_goal = query.breakdown is not None and query.breakdown.name == GOAL
+    if by_goal:
+        counted = {t.dim: t for t in found}
+        every = [counted.get(name) or Totals(name) for name in goals.names(query)]
+        every.sort(key=lambda t: (-t.visitors, t.dim))  # code point order: the SQL's byte order
+        start = (query.page - 1) * query.limit
+        found = every[start : start + query.limit]
+    if "conversion_rate" not in query.metrics or not found:
+        return found
+    base = goals.denominator(query, None if by_goal else [t.dim for t in found])
+    visitors = {t.dim: t.visitors for t in await rows(store, base, range_, time_limit)}
+    return [
+        dataclasses.replace(t, total_visitors=visitors.get("" if by_goal else t.dim, 0))
+        for t in found
+    ]
 
 
 async def aggregate(

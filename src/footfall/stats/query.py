@@ -14,9 +14,10 @@ from enum import StrEnum
 
 from footfall.errors import BadRequest
 from footfall.stats.dimensions import ALLOWED as ALLOWED_DIMENSIONS
-from footfall.stats.dimensions import Dimension, dimension
+from footfall.stats.dimensions import GOAL, Dimension, dimension
 from footfall.stats.intervals import parse_interval
 from footfall.stats.periods import DEFAULT_PERIOD, DateRange, date_range, parse_timezone
+from footfall.storage.goals import Goal
 
 
 class Kind(StrEnum):
@@ -33,7 +34,12 @@ METRICS: tuple[str, ...] = (
     "bounce_rate",
     "visit_duration",
     "events",
+    "conversions",
+    "conversion_rate",
 )
+# Metrics of a goal: they need a goal filter (`is` or `contains` on event:goal) or the
+# event:goal breakdown to say which goal.
+GOAL_METRICS = frozenset({"conversions", "conversion_rate"})
 # Metrics computed over whole visits (they need the per-visit aggregation).
 VISIT_METRICS = frozenset({"visits", "views_per_visit", "bounce_rate", "visit_duration"})
 OPERATORS: tuple[str, ...] = ("is", "is_not", "contains")
@@ -79,6 +85,21 @@ class StatsQuery:
     limit: int = DEFAULT_LIMIT  # breakdown only
     page: int = 1
     compare: bool = False  # aggregate only
+    # The site's goals, set by `stats.goals.with_goals` when the query reads event:goal.
+    goals: tuple[Goal, ...] = ()
+
+    @property
+    def needs_goals(self) -> bool:
+        """Whether the query reads event:goal (so the site's goals must be loaded)."""
+        return any(d.name == GOAL for d in self.dimensions)
+
+    @property
+    def counts_goals(self) -> bool:
+        """Whether the selected events are goal completions: a goal filter that selects goals
+        (`is`, `contains`), or the goal breakdown. Then `events` counts completions."""
+        if self.breakdown is not None and self.breakdown.name == GOAL:
+            return True
+        return any(f.dimension.name == GOAL and f.op != "is_not" for f in self.filters)
 
     @property
     def timezone(self) -> str:
@@ -109,7 +130,7 @@ def parse_query(
     metrics = parse_metrics(values.get("metrics"))
     filters = parse_filters(values.get("filters"))
     breakdown = kind is Kind.BREAKDOWN
-    return StatsQuery(
+    query = StatsQuery(
         kind=kind,
         site_id=site_id,
         period=period,
@@ -125,6 +146,13 @@ def parse_query(
         page=_parse_int("page", values.get("page"), 1, MAX_PAGE),
         compare=_parse_compare(values.get("compare")),
     )
+    goal_metrics = [m for m in metrics if m in GOAL_METRICS]
+    if goal_metrics and not query.counts_goals:
+        raise BadRequest(
+            f"metrics: {goal_metrics[0]} needs a goal: add a filter "
+            f'["is", "{GOAL}", ["<goal name>"]] or break down by property={GOAL}'
+        )
+    return query
 
 
 def _single_values(kind: Kind, params: Iterable[tuple[str, str]]) -> dict[str, str]:

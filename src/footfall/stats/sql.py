@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from footfall.stats.dimensions import Dimension
+from footfall.stats import goals
+from footfall.stats.dimensions import GOAL, Dimension
 from footfall.stats.periods import DateRange
 from footfall.stats.query import Filter, Kind, StatsQuery
 
@@ -81,6 +82,10 @@ class Dialect(Protocol):
         """`expression` compared byte-wise (one ordering for both stores)."""
         ...
 
+    def regex_match(self, text: str, pattern: str) -> str:
+        """Whether `text` matches the regular expression `pattern` (a parameter; anchored)."""
+        ...
+
 
 class DuckDBDialect:
     name = "duckdb"
@@ -110,6 +115,9 @@ class DuckDBDialect:
     def binary(self, expression: str) -> str:
         return expression  # DuckDB compares strings byte-wise by default
 
+    def regex_match(self, text: str, pattern: str) -> str:
+        return f"regexp_matches({text}, {pattern})"
+
 
 class PostgresDialect:
     name = "postgres"
@@ -138,6 +146,9 @@ class PostgresDialect:
     def binary(self, expression: str) -> str:
         return f'{expression} COLLATE "C"'
 
+    def regex_match(self, text: str, pattern: str) -> str:
+        return f"({text} ~ {pattern})"
+
 
 DIALECTS: dict[str, Dialect] = {"duckdb": DuckDBDialect(), "postgres": PostgresDialect()}
 
@@ -161,6 +172,8 @@ class _Builder:
         """The value of `dimension` for a row of `e` joined with `v`; never NULL."""
         if dimension.scope == "visit":
             return f"v.{dimension.alias}"  # already coalesced in v
+        if dimension.name == GOAL:
+            return goals.GOAL_NAME  # the breakdown's join with the goals (`goals.join`)
         label = self.params.add(dimension.none_label)
         if dimension.prop_key is not None:
             key = self.params.add(self.dialect.prop_key(dimension.prop_key))
@@ -168,6 +181,8 @@ class _Builder:
         return f"coalesce(e.{dimension.column}, {label})"
 
     def condition(self, filter_: Filter) -> str:
+        if filter_.dimension.name == GOAL:
+            return goals.condition(filter_, self.query.goals, self.params.add, self.dialect)
         value = self.expression(filter_.dimension)
         names = [self.params.add(v) for v in filter_.values]
         if filter_.op == "is":
@@ -207,6 +222,9 @@ class _Builder:
             ctes.append(_fill(_VISITS, duration=dialect.duration_us(), attributes=attributes))
             join = "\n    JOIN v ON v.visitor_id = e.visitor_id AND v.visit_id = e.visit_id"
             source = "ev LEFT JOIN vs ON vs.dim = ev.dim"
+        by_goal = query.breakdown is not None and query.breakdown.name == GOAL
+        if by_goal:
+            join += goals.join(query.goals, self.params.add, dialect)
 
         if query.kind is Kind.TIMESERIES:
             assert query.interval is not None
@@ -225,7 +243,7 @@ class _Builder:
         if query.needs_visits:
             ctes.append(_VISIT_TOTALS)
         page = ""
-        if query.kind is Kind.BREAKDOWN:
+        if query.kind is Kind.BREAKDOWN and not by_goal:  # goals are paged by the engine
             limit = self.params.add(query.limit)
             offset = self.params.add((query.page - 1) * query.limit)
             page = f"\nLIMIT {limit} OFFSET {offset}"

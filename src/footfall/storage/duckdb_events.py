@@ -17,7 +17,7 @@ import asyncio
 import functools
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -218,6 +218,31 @@ class DuckDBEventStore:
                 yield [_event(row) for row in rows]
         finally:
             await self._call(cursor.close)
+
+    async def export_range(
+        self, site_id: str, start: float, end: float, batch_size: int = 10_000
+    ) -> AsyncGenerator[list[Event], None]:
+        # As export_batches: a cursor of its own, each fetch a call on the store thread, so
+        # appends go on between batches (the cursor reads the snapshot it started with).
+        cursor = await self._call(self._con.cursor)
+        columns = ", ".join(COLUMNS)
+        try:
+            await self._call(
+                cursor.execute,
+                f"/* duckdb_events.export_range */ SELECT {columns} FROM events "  # noqa: S608
+                "WHERE site_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+                [site_id, _to_datetime(start), _to_datetime(end)],
+            )
+            while rows := await self._call(cursor.fetchmany, batch_size):
+                batch = [_event(row) for row in rows]
+                # Hold neither the rows nor the batch while the next one is fetched: memory
+                # stays at one batch.
+                del rows
+                yield batch
+                del batch
+        finally:
+            # Shielded: a download cancelled mid-fetch still closes its cursor.
+            await asyncio.shield(self._call(cursor.close))
 
     async def purge_sites(self, site_ids: Sequence[str]) -> int:
         if not site_ids:

@@ -9,7 +9,7 @@ queries presence and visits need to rebuild after a restart.
 from __future__ import annotations
 
 import operator
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -134,6 +134,14 @@ class EventStore(Protocol):
 
     def export_batches(self, batch_size: int = 10_000) -> AsyncIterator[list[Event]]:
         """Every event, oldest first, in batches (streamed: never all in memory)."""
+        ...
+
+    def export_range(
+        self, site_id: str, start: float, end: float, batch_size: int = 10_000
+    ) -> AsyncGenerator[list[Event], None]:
+        """The site's events with `start <= ts < end` (Unix seconds), oldest first, in batches
+        of at most `batch_size`, from one snapshot (streamed: never all in memory). Close the
+        iterator (`aclose`) if it is not read to the end: it holds a cursor."""
         ...
 
     async def purge_sites(self, site_ids: Sequence[str]) -> int:

@@ -52,7 +52,7 @@ import calendar
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +128,11 @@ _SELECT_EVENTS = f"""
 _EXPORT = f"""
     /* postgres_events.export_batches */
     SELECT {_COLUMN_LIST} FROM events ORDER BY ts
+"""  # noqa: S608 - the column names are constants
+
+_EXPORT_RANGE = f"""
+    /* postgres_events.export_range */
+    SELECT {_COLUMN_LIST} FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts
 """  # noqa: S608 - the column names are constants
 
 _RECENT_VISITS = """
@@ -509,6 +514,24 @@ class PostgresEventStore:
             cursor = await con.cursor(_EXPORT, timeout=timeout)
             while rows := await cursor.fetch(batch_size, timeout=timeout):
                 yield [_event(row) for row in rows]
+
+    async def export_range(
+        self, site_id: str, start: float, end: float, batch_size: int = 10_000
+    ) -> AsyncGenerator[list[Event], None]:
+        """The site's events of [start, end) through a server-side cursor in one read-only
+        snapshot, in `ts` order from the (site_id, ts) index. Holds one pooled connection
+        until the iterator is read to the end or closed."""
+        timeout = self._maintenance_timeout
+        async with (
+            self._connection() as con,
+            con.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            cursor = await con.cursor(_EXPORT_RANGE, site_id, start, end, timeout=timeout)
+            while rows := await cursor.fetch(batch_size, timeout=timeout):
+                batch = [_event(row) for row in rows]
+                del rows  # memory: one batch at a time (see the DuckDB store)
+                yield batch
+                del batch
 
     async def purge_sites(self, site_ids: Sequence[str]) -> int:
         if not site_ids:

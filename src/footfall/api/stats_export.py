@@ -1,0 +1,140 @@
+"""`GET /api/v1/stats/export/events`: the raw events of a date range, streamed as CSV.
+
+Authentication and errors are the Stats API's (`api.stats`). The file is produced batch by
+batch from the event store's cursor (`EventStore.export_range`) while it is sent, so memory
+stays bounded by one batch whatever the range. The first batch is read before answering, so
+an unreachable store still answers 503; a failure later can only cut the download short (the
+connection is closed without the final chunk, which HTTP clients report as an error).
+
+Each download holds a cursor, on PostgreSQL a pooled connection, until it is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from footfall.api.responses import NO_STORE, error_response
+from footfall.api.throttle import EXPOSE_HEADERS, enforce
+from footfall.auth.api_auth import authorize_site
+from footfall.errors import ApiError
+from footfall.services import Services
+from footfall.stats import csv_export
+from footfall.storage.events import Event
+
+BATCH = 1_000
+"""Events per batch read from the store: one batch (and its CSV) is what sits in memory."""
+
+_HEADERS = {
+    "Cache-Control": NO_STORE,
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": EXPOSE_HEADERS,
+}
+
+
+async def export_events(request: Request) -> Response:
+    """GET /api/v1/stats/export/events — Bearer vt_ token of the website.
+
+    200 `text/csv` download, streamed: every event of the site in the range (`period`,
+    `date`, `timezone`), oldest first, one column per events-table column. 400 invalid
+    parameter (named); 401/404 as the Realtime API; 503 a backend is unreachable.
+    """
+    services: Services = request.app.state.services
+    try:
+        auth, token_id = await authorize_site(
+            services.meta,
+            request.headers.get("authorization"),
+            request.query_params.get("websiteId"),
+        )
+        now = services.clock.now()
+        enforce(await services.limits.stats(token_id, now))
+        range_ = csv_export.parse_export(request.query_params.multi_items(), now)
+        await services.meta.note_token_used(token_id, now)
+        batches = services.events.export_range(auth.site.id, range_.start, range_.end, BATCH)
+        first = await anext(batches, None)
+    except ApiError as error:
+        return error_response(error, _HEADERS)
+    name = csv_export.filename("events", range_)
+    return _ClosingStreamingResponse(
+        _csv(first, batches),
+        batches,
+        headers={
+            **_HEADERS,
+            "Access-Control-Expose-Headers": f"{EXPOSE_HEADERS}, Content-Disposition",
+            "Content-Disposition": csv_export.attachment(name),
+        },
+        media_type=csv_export.MEDIA_TYPE,
+    )
+
+
+class _ClosingStreamingResponse(StreamingResponse):
+    """A streaming response that stops between batches when the client goes away, and always
+    closes its generators, at once and in the request's task.
+
+    Starlette's `StreamingResponse` cancels the body's task when the client disconnects, at
+    whatever await it is in: in the middle of a fetch, which would leave a PostgreSQL
+    transaction to be reset by the pool. Here a listener only flags the disconnect; the body
+    is then abandoned at the next chunk and closed (`aclose`) at its `yield`, where the
+    store's cleanup (end the transaction, release the connection or cursor) runs whole."""
+
+    def __init__(
+        self,
+        content: AsyncGenerator[bytes, None],
+        source: AsyncGenerator[Any, None],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(content, **kwargs)
+        self._generators = (content, source)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gone = asyncio.Event()
+
+        async def listen() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        listener = asyncio.create_task(listen())
+        try:
+            start = {"type": "http.response.start", "status": self.status_code}
+            await send({**start, "headers": self.raw_headers})
+            async for chunk in self.body_iterator:
+                if gone.is_set():
+                    return
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            raise ClientDisconnect() from None  # ASGI 2.4 servers report it so
+        finally:
+            listener.cancel()
+            await asyncio.shield(_close(self._generators))
+
+
+async def _close(generators: tuple[AsyncGenerator[Any, None], ...]) -> None:
+    # The body first (its own cleanup closes the source); then the source, in case the
+    # body never started (a client gone before the first chunk).
+    for generator in generators:
+        await generator.aclose()
+
+
+async def _csv(
+    first: list[Event] | None, batches: AsyncGenerator[list[Event], None]
+) -> AsyncGenerator[bytes, None]:
+    try:
+        yield csv_export.events_header()
+        if first:
+            chunk = csv_export.events_csv(first)
+            del first  # memory: one batch at a time, so no batch outlives its chunk
+            yield chunk
+        async for batch in batches:
+            chunk = csv_export.events_csv(batch)
+            del batch
+            yield chunk
+    finally:
+        # Also when the client goes away mid-download: release the cursor at once.
+        await batches.aclose()
