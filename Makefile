@@ -10,7 +10,8 @@ $(BIN)/footfall: pyproject.toml scripts/setup.sh
 
 setup: $(BIN)/footfall
 
-## Start the embedded server with a ready demo site (prints URL, website id, token, snippet).
+## Start the embedded server with a ready demo site (prints the dashboard and demo URLs, website
+## id, token, snippet).
 run: setup
 	$(BIN)/footfall serve --demo
 

@@ -123,3 +123,14 @@ def test_set_password_signs_the_user_out_of_a_running_server(tmp_path: Path) -> 
         finally:
             browser.close()
         _sign_in(server.url, "a@example.org", "a new password").close()
+
+
+def test_serve_demo_prints_the_dashboard_address(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "data")
+    with footfall_server(cli.data_dir, args=("--demo",)) as server:
+        base = f"http://localhost:{server.port}"
+        assert f"  Dashboard:   {base}/setup   <- create the owner account" in server.log()
+        assert httpx.get(f"{server.url}/setup", timeout=10.0).status_code == 200
+    cli.run("users", "create", "a@example.org", "--password-stdin", stdin=PASSWORD)
+    with footfall_server(cli.data_dir, args=("--demo",)) as server:
+        assert f"  Dashboard:   http://localhost:{server.port}/login   <- sign in" in server.log()

@@ -3,14 +3,21 @@ headers. Every check goes through HTTP against a real app (and real stores)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from footfall.accounts.login_throttle import LIMIT, WINDOW
+from footfall.api.responses import json_response
 from footfall.config import Settings
+from footfall.dashboard.auth import require_user
 from footfall.dashboard.csrf import token_for as csrf_token_for
+from footfall.dashboard.views import json_view, verify_script_request
 from tests.conftest import FakeClock
 from tests.dashboard.conftest import OWNER, PASSWORD, Dash, _dash, csrf_of
 
@@ -297,3 +304,32 @@ async def test_pages_carry_the_security_headers(dash: Dash) -> None:
         assert response.headers["cache-control"] == "no-store"
     page = (await owner.get(f"/sites/{site}/install")).text
     assert "<script>" not in page and " style=" not in page and "onclick" not in page
+
+
+async def test_scripts_send_the_token_in_a_header(dash: Dash) -> None:
+    """`verify_script_request`: for endpoints the pages' scripts call with `X-CSRF-Token`
+    (the token is in `<meta name="csrf-token">`)."""
+
+    @json_view
+    async def change(request: Request) -> Response:
+        await require_user(request)
+        await verify_script_request(request)
+        return json_response({"ok": True})
+
+    dash.app.router.routes.append(Route("/test-script-change", change, methods=["POST"]))
+    owner = await dash.owner()
+    page = await owner.get("/sites")
+    token = re.search(r'<meta name="csrf-token" content="([0-9a-f]{64})">', page.text)
+    assert token
+    ok = await owner.client.post("/test-script-change", headers={"X-CSRF-Token": token.group(1)})
+    assert (ok.status_code, ok.json()) == (200, {"ok": True})
+    for headers in ({}, {"X-CSRF-Token": "0" * 64}):
+        refused = await owner.client.post("/test-script-change", headers=headers)
+        assert refused.status_code == 403, headers
+    stranger = await owner.client.post(
+        "/test-script-change",
+        headers={"X-CSRF-Token": token.group(1), "Origin": "https://evil.example"},
+    )
+    assert stranger.status_code == 403
+    signed_out = await (await dash.browser()).client.post("/test-script-change")
+    assert (signed_out.status_code, signed_out.json()) == (401, {"error": "Sign in first"})
