@@ -219,7 +219,14 @@ class Services:
         """Delete the events older than their site's `retention_days`; returns how many."""
         now = self.clock.now()
         deleted = 0
-        for site in await self.meta.list_sites():
+        sites = await self.meta.list_sites()
+        drop_partitions = getattr(self.events, "drop_partitions_before", None)
+        if drop_partitions is not None and sites:
+            # Whole monthly partitions can go once every site's retention is past them.
+            longest = max((site.retention_days or 0) for site in sites)
+            if all(site.retention_days is not None for site in sites):
+                await drop_partitions(now - longest * 86_400)
+        for site in sites:
             if site.retention_days is not None:
                 cutoff = now - site.retention_days * 86_400
                 deleted += await self.events.delete_before(site.id, cutoff)

@@ -164,3 +164,55 @@ async def redis_keys_naming(settings: Settings, site_id: str) -> int:
         return sum(1 for key in keys if site_id.encode() in key)
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+def cluster_settings(tmp_path: Path, pg_url: str, redis_prefix: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        access_log=False,
+        database_url=pg_url,
+        redis_url=REDIS_URL,
+        redis_prefix=redis_prefix,
+    )
+
+
+async def test_cluster_retention_drops_whole_partitions_once_every_site_allows_it(
+    cluster_settings: Settings,
+) -> None:
+    clock = FakeClock()
+    now = clock.now()
+    async with start_app(cluster_settings, clock) as (app, _client):
+        services: Services = app.state.services
+        store = services.events
+        await store.ensure_partitions(now - 100 * DAY)  # type: ignore[attr-defined]
+        short = await services.meta.create_site("short.example", None, now, retention_days=30)
+        keep = await services.meta.create_site("keep.example", None, now)
+        for site in (short, keep):
+            await store.append([old_event(site.id, now - 95 * DAY, 0), old_event(site.id, now, 1)])
+
+        async def partitions() -> set[str]:
+            async with services.meta.engine.connect() as conn:
+                rows = await conn.execute(
+                    sa.text(
+                        "SELECT c.relname FROM pg_inherits i JOIN pg_class c "
+                        "ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass"
+                    )
+                )
+                return {row[0] for row in rows}
+
+        # The fake clock says 2026-09-21: June's partition ended before 60 days ago, July's not.
+        june, july = "events_p2026_06", "events_p2026_07"
+        assert {june, july} <= await partitions()
+        await services.apply_retention()  # one site keeps everything: rows go, partitions stay
+        assert {june, july} <= await partitions()
+        assert await store.count(short.id) == 1
+        assert await store.count(keep.id) == 2
+
+        await services.meta.update_site(keep.id, retention_days=60)
+        await services.apply_retention()  # every site's retention is past June
+        remaining = await partitions()
+        assert june not in remaining
+        assert july in remaining
+        assert await store.count(keep.id) == 1
+        assert await store.count(short.id) == 1

@@ -8,6 +8,7 @@ outages are made with a TCP proxy in front of the real server that the test cuts
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -402,6 +403,32 @@ async def test_indexes_on_the_parent_and_every_partition(
         ]
         assert any("USING brin (ts)" in d for d in defs), table
         assert any("USING btree (site_id, ts)" in d for d in defs), table
+
+
+async def test_drop_partitions_before_drops_whole_months_that_ended(
+    pg: PostgresEventStore, admin: asyncpg.Connection
+) -> None:
+    """Retention by whole partitions: months that ended by the cutoff go, with their rows;
+    the month the cutoff falls in, later months and the default partition stay."""
+    moment = time.gmtime(NOW - 4 * 31 * DAY)
+    starts = []  # the first instants of four months ago and of the two months after it
+    for k in range(3):
+        year, month0 = divmod(moment.tm_year * 12 + moment.tm_mon - 1 + k, 12)
+        starts.append(float(calendar.timegm((year, month0 + 1, 1, 0, 0, 0))))
+    await pg.ensure_partitions(starts[0])  # that month and the two after it
+    old = [month_name(start) for start in starts]
+    assert set(old) <= await partitions(admin)
+    stamps = [starts[0] + DAY, starts[1] + DAY, NOW - 3 * 365 * DAY, NOW]
+    await pg.append([full_event(ts=ts, visit_id=i) for i, ts in enumerate(stamps)])
+    cutoff = starts[2] + DAY  # within the third of those months
+    assert await pg.drop_partitions_before(cutoff) == old[:2]
+    remaining = await partitions(admin)
+    assert not set(old[:2]) & remaining
+    assert {old[2], "events_default", month_name(NOW)} <= remaining
+    # The rows of the dropped months are gone; the default partition keeps its rows (for
+    # `delete_before`), and so do newer months.
+    assert sorted(e.visit_id for e in await pg.events("site")) == [2, 3]
+    assert await pg.drop_partitions_before(cutoff) == []
 
 
 async def test_events_land_in_their_partition(
