@@ -7,6 +7,7 @@ import html
 import re
 
 from footfall.accounts.models import Role
+from footfall.clock import iso_millis
 from tests.conftest import CHROME_UA
 from tests.dashboard.conftest import Browser, Dash
 
@@ -62,8 +63,8 @@ async def test_add_a_site_then_see_the_snippet_and_the_waiting_state_turn_live(d
     status = await owner.get(f"/sites/{site_id}/status")
     assert status.json() == {
         "websiteId": site_id,
-        "events": 0,
         "receiving": False,
+        "firstEventAt": None,
         "currentVisitors": 0,
     }
     assert status.headers["cache-control"] == "no-store"
@@ -72,12 +73,13 @@ async def test_add_a_site_then_see_the_snippet_and_the_waiting_state_turn_live(d
     status = await owner.get(f"/sites/{site_id}/status")
     assert status.json() == {
         "websiteId": site_id,
-        "events": 1,
         "receiving": True,
+        "firstEventAt": iso_millis(dash.clock.now()),
         "currentVisitors": 1,
     }
     live = await owner.get(f"/sites/{site_id}/install")
     assert "Receiving events" in live.text and "is-live" in live.text
+    assert "1 current visitor." in live.text
     listing = await owner.get("/sites")
     assert "My shop" in listing.text and "www.shop.example" in listing.text
 

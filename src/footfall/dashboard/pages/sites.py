@@ -2,7 +2,8 @@
 
 The install page shows "waiting for the first pageview" until the site's first event is
 stored; its script polls `GET /sites/{id}/status` every 2.5 seconds and turns the panel green
-when events arrive (then stops polling).
+when events arrive (then stops polling). "Has the site any event" is asked as "its oldest
+event", one index lookup on PostgreSQL, never a count over a large site's history.
 """
 
 from __future__ import annotations
@@ -13,12 +14,20 @@ from starlette.responses import Response
 from footfall.accounts.models import Role
 from footfall.api.assets import snippet
 from footfall.api.responses import json_response
+from footfall.clock import iso_millis
 from footfall.dashboard import forms, origin
 from footfall.dashboard.auth import require_site_access, require_user
 from footfall.dashboard.state import dashboard
 from footfall.dashboard.views import json_view, page, redirect, render, verify_form
+from footfall.services import Services
 
 STATUS_POLL_MS = 2500
+
+
+async def _first_event_at(services: Services, site_id: str) -> float | None:
+    """When the site's first stored event happened, or None while it has none."""
+    first = await services.events.events(site_id, limit=1)
+    return first[0].ts if first else None
 
 
 @page
@@ -73,11 +82,11 @@ async def site_overview(request: Request) -> Response:
     access = await require_site_access(request, request.path_params["site_id"])
     services = dashboard(request).services
     current = await services.presence.count(access.site.id)
-    events = await services.events.count(access.site.id)
+    first = await _first_event_at(services, access.site.id)
     return await render(
         request,
         "site_overview.html",
-        {"access": access, "site": access.site, "current": current, "events": events},
+        {"access": access, "site": access.site, "current": current, "receiving": first is not None},
     )
 
 
@@ -87,7 +96,7 @@ async def install(request: Request) -> Response:
     access = await require_site_access(request, request.path_params["site_id"])
     board = dashboard(request)
     base = origin.base_url(request, board.settings)
-    events = await board.services.events.count(access.site.id)
+    first = await _first_event_at(board.services, access.site.id)
     return await render(
         request,
         "site_install.html",
@@ -96,8 +105,9 @@ async def install(request: Request) -> Response:
             "site": access.site,
             "snippet": snippet(base, access.site.id),
             "base_url": base,
-            "receiving": events > 0,
-            "events": events,
+            "receiving": first is not None,
+            "first_event_at": first,
+            "current": await board.services.presence.count(access.site.id),
             "poll_ms": STATUS_POLL_MS,
         },
     )
@@ -105,17 +115,17 @@ async def install(request: Request) -> Response:
 
 @json_view
 async def status(request: Request) -> Response:
-    """GET /sites/{site_id}/status — `{"websiteId", "events", "receiving",
-    "currentVisitors"}` for the install page's script; 401 signed out; 404 hidden site."""
+    """GET /sites/{site_id}/status — `{"websiteId", "receiving", "firstEventAt" (ISO 8601
+    or null), "currentVisitors"}` for the install page's script; 401 signed out; 404 hidden
+    site."""
     access = await require_site_access(request, request.path_params["site_id"])
     services = dashboard(request).services
-    events = await services.events.count(access.site.id)
-    current = await services.presence.count(access.site.id)
+    first = await _first_event_at(services, access.site.id)
     return json_response(
         {
             "websiteId": access.site.id,
-            "events": events,
-            "receiving": events > 0,
-            "currentVisitors": current,
+            "receiving": first is not None,
+            "firstEventAt": iso_millis(first) if first is not None else None,
+            "currentVisitors": await services.presence.count(access.site.id),
         }
     )

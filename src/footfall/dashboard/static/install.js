@@ -10,9 +10,10 @@ function plural(count, word) {
 function showLive(status) {
   panel.classList.add('is-live');
   panel.querySelector('[data-status-text]').textContent = 'Receiving events';
+  const first = new Date(status.firstEventAt);
+  const when = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' }).format(first);
   panel.querySelector('[data-status-detail]').textContent =
-    `${plural(status.events, 'event')} recorded so far; ` +
-    `${plural(status.currentVisitors, 'current visitor')}.`;
+    `First event at ${when}; ${plural(status.currentVisitors, 'current visitor')}.`;
   panel.querySelector('[data-status-next]').hidden = false;
 }
 
