@@ -246,6 +246,10 @@ class Services:
                 maintain = getattr(self.events, "ensure_partitions", None)
                 if maintain is not None:
                     await maintain(self.clock.now())
+                # The embedded store's stats rollup (a first build continues next rounds).
+                refresh = getattr(self.events, "refresh_stats_rollup", None)
+                if refresh is not None:
+                    await refresh(self.clock.now(), HOUSEKEEPING_INTERVAL / 2)
             except Exception:
                 log.exception("housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)

@@ -17,6 +17,7 @@ import asyncio
 import functools
 import json
 import threading
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from footfall.errors import QueryTimeout, StoreInUse
+from footfall.stats import rollup
 from footfall.storage.events import COLUMNS, PAGEVIEW, PROPS_INDEX, Event, RecentVisit
 
 _EPOCH = datetime(1970, 1, 1)
@@ -130,6 +132,9 @@ class DuckDBEventStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="footfall-duckdb")
         self._closed = False
         self._migrate()
+        # The stats rollup's watermark (`footfall.stats.rollup`), read and written on the store
+        # thread only (by appends and refreshes); None until the first refresh.
+        self.stats_rollup_watermark = rollup.prepare(self._con)
         # Stats queries: their own cursor (a connection to the same database), so that an
         # interrupt can only ever reach a stats query; the lock orders interrupts with the
         # start and end of each query (`_StatsCall.state`).
@@ -161,6 +166,13 @@ class DuckDBEventStore:
             await self._call(self._append, [_row(e) for e in events])
 
     def _append(self, rows: list[tuple[Any, ...]]) -> None:
+        watermark = self.stats_rollup_watermark
+        if watermark is not None:
+            # A backfill before the rollup's watermark: its visitors are read raw until the
+            # next refresh (marked first: a crash in between only costs a recomputation).
+            late = {(row[1], row[2]) for row in rows if row[0] < watermark}
+            if late:
+                rollup.mark_pending(self._con, late)
         appender = self._con.appender("events")
         appender.append_rows(rows)
         appender.flush()
@@ -250,6 +262,7 @@ class DuckDBEventStore:
         rows = await self._call(
             self._run, "DELETE FROM events WHERE site_id IN (SELECT unnest(?))", [list(site_ids)]
         )
+        await self._call(rollup.purge, self._con, list(site_ids))
         return int(rows[0][0])
 
     async def delete_before(self, site_id: str, ts: float) -> int:
@@ -262,11 +275,15 @@ class DuckDBEventStore:
             )
         """
         params = [site_id, _to_datetime(ts), _DELETE_CHUNK]
+        # The rollup reads the visitors with deleted events raw until recomputed (marked again
+        # at the end: a refresh between chunks recomputes from what was left then).
+        await self._call(rollup.forget_before, self._con, site_id, _to_datetime(ts))
         total = 0
         while True:
             deleted = int((await self._call(self._run, statement, params))[0][0])
             total += deleted
             if deleted < _DELETE_CHUNK:
+                await self._call(rollup.forget_before, self._con, site_id, _to_datetime(ts))
                 return total
 
     async def recent_event_ids(self, since: float) -> list[tuple[str, str, float]]:
@@ -281,11 +298,17 @@ class DuckDBEventStore:
     async def query_stats(
         self, sql: str, params: Sequence[Any], *, time_limit: float
     ) -> list[tuple[Any, ...]]:
+        return await self.query_stats_script([(sql, params)], time_limit=time_limit)
+
+    async def query_stats_script(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], *, time_limit: float
+    ) -> list[tuple[Any, ...]]:
+        """Run `statements` in order as one stats query (one call on the store thread: nothing
+        else runs in between) and return the rows of the last; the time limit is the whole's."""
         call = _StatsCall()
+        script = [(sql, list(params)) for sql, params in statements]
         try:
-            return await asyncio.wait_for(
-                self._call(self._query_stats, call, sql, list(params)), time_limit
-            )
+            return await asyncio.wait_for(self._call(self._query_stats, call, script), time_limit)
         except TimeoutError:
             # Still queued: it will not run. Running: interrupt it until it has stopped (an
             # interrupt that lands just before the query starts is lost, hence the repeat),
@@ -299,17 +322,37 @@ class DuckDBEventStore:
                 await asyncio.sleep(_INTERRUPT_POLL)
             raise QueryTimeout(time_limit) from None
 
-    def _query_stats(self, call: _StatsCall, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    def _query_stats(
+        self, call: _StatsCall, script: list[tuple[str, list[Any]]]
+    ) -> list[tuple[Any, ...]]:
         with self._stats_lock:
             if call.cancelled:
                 return []
             call.state = "running"
         try:
-            rows: list[tuple[Any, ...]] = self._stats_cursor.execute(sql, params).fetchall()
+            rows: list[tuple[Any, ...]] = []
+            for sql, params in script:
+                rows = self._stats_cursor.execute(sql, params).fetchall()
             return rows
         finally:
             with self._stats_lock:
                 call.state = "done"
+
+    async def refresh_stats_rollup(self, now: float, budget: float | None = None) -> bool:
+        """Bring the stats rollup up to `now` (less `rollup.LAG`), in steps of bounded work,
+        each a call of its own on the store thread: appends go on in between. Stops after
+        `budget` seconds if given; returns whether it is up to date."""
+        target = _to_datetime(now - rollup.LAG)
+        started = time.monotonic()
+        while await self._call(self._refresh_step, target):
+            if budget is not None and time.monotonic() - started > budget:
+                return False
+        return True
+
+    def _refresh_step(self, target: datetime) -> bool:
+        # The watermark changes on the store thread, so no append sees a stale one.
+        self.stats_rollup_watermark, more = rollup.refresh_step(self._con, target)
+        return more
 
     async def ping(self) -> None:
         await self._call(self._run, "SELECT 1")
