@@ -168,8 +168,8 @@ class Settings(BaseSettings):
     live_heartbeat_seconds: float = Field(
         default=15.0,
         gt=0,
-        description="A live stream with no change for this long gets a comment line (keeps "
-        "proxies from closing it) and re-checks its publishable key.",
+        description="Every this many seconds each live stream gets a comment line (keeps "
+        "proxies from closing quiet streams) and re-checks its publishable key.",
     )
     live_retry_ms: int = Field(
         default=3000,

@@ -143,6 +143,7 @@ class Services:
             clock,
             coalesce=settings.live_coalesce_ms / 1000.0,
             refresh=settings.live_refresh_seconds,
+            heartbeat=settings.live_heartbeat_seconds,
             max_streams=settings.live_max_streams or max(1, settings.max_concurrency // 2),
             # Cluster mode: instances tell each other which sites' counts moved.
             bus=redis_bus(settings.redis_url if settings.cluster else None, settings.redis_prefix),

@@ -24,10 +24,10 @@ developer sees why.
 
 The stream (`text/event-stream`): `retry:` (the reconnection delay for `EventSource`), then at
 once the current count as an event (`id:` + `data:` holding the JSON above), then an event
-each time the count changes, and a comment line as heartbeat when nothing changed for
-`live_heartbeat_seconds`. A reconnect (with or without `Last-Event-ID`) gets the current count
-at once. Heartbeats also re-check the key: a revoked key's streams end within about two
-heartbeats. On shutdown every stream ends cleanly (browsers reconnect, to another instance).
+each time the count changes, and a comment line every `live_heartbeat_seconds` (one timer
+for all streams). A reconnect (with or without `Last-Event-ID`) gets the current count at once.
+Heartbeats also re-check the key: a revoked key's streams end within about two heartbeats. On
+shutdown every stream ends cleanly (browsers reconnect, to another instance).
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ class EventStream(Response):
             await _chunk(send, retry + stream_message(topic, minimum))
             sent = (topic.version, minimum)
             while True:
-                what = await sub.wait(settings.live_heartbeat_seconds)
+                what = await sub.wait()
                 if what == CLOSED:
                     break
                 if what == HEARTBEAT:
