@@ -85,8 +85,8 @@ async def test_a_stored_id_is_known_for_the_window_then_forgotten(seen: SeenIds)
     assert await seen.claim([A], START + WINDOW - 1) == [Claim.STORED]
     await seen.sweep(START + WINDOW - 1)
     assert await seen.claim([A], START + WINDOW - 1) == [Claim.STORED]
-    # Forgotten at most one sixtieth of the window later (the memory backend's buckets).
-    later = START + WINDOW + WINDOW / 60 + 1
+    # Forgotten at most a sixth of the window later (the memory backend's buckets).
+    later = START + WINDOW + WINDOW / 6 + 1
     await seen.sweep(later)
     assert await seen.claim([A], later) == [Claim.NEW]
 

