@@ -102,7 +102,7 @@ async def test_site_without_token(running: Running) -> None:
         (
             "aggregate",
             {"period": "fortnight"},
-            'period: unknown period "fortnight"; allowed: day, today, 24h, 7d, 30d, month, '
+            'period: unknown period "fortnight"; allowed: day, today, 30m, 24h, 7d, 30d, month, '
             "last_month, 12mo, custom",
         ),
         (

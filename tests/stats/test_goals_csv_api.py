@@ -309,7 +309,7 @@ async def test_export_keeps_microseconds(running: Running) -> None:
     [
         (
             {"period": "fortnight"},
-            'period: unknown period "fortnight"; allowed: day, today, 24h, 7d, 30d, month, '
+            'period: unknown period "fortnight"; allowed: day, today, 30m, 24h, 7d, 30d, month, '
             "last_month, 12mo, custom",
         ),
         (

@@ -26,7 +26,7 @@ DIMENSIONS_ALLOWED = (
     "visit:browser_version, visit:os, visit:os_version, visit:device, visit:screen, "
     "event:props:<key>"
 )
-PERIODS_ALLOWED = "allowed: day, today, 24h, 7d, 30d, month, last_month, 12mo, custom"
+PERIODS_ALLOWED = "allowed: day, today, 30m, 24h, 7d, 30d, month, last_month, 12mo, custom"
 
 
 def parse(kind: Kind = Kind.AGGREGATE, **params: str) -> StatsQuery:
@@ -273,6 +273,7 @@ def test_default_intervals() -> None:
         return parse(Kind.TIMESERIES, **params).interval
 
     assert interval(period="day") == "hour"
+    assert interval(period="30m") == "minute"
     assert interval(period="24h") == "hour"
     assert interval(period="7d") == "day"
     assert interval(period="30d") == "day"
@@ -289,6 +290,19 @@ def test_previous_period_of_days_follows_local_midnights() -> None:
     assert (previous.first_day, previous.last_day) == (date(2025, 10, 27), date(2025, 11, 2))
     assert previous.start == at("2025-10-27T04:00:00")  # EDT
     assert previous.end == range_.start == at("2025-11-03T05:00:00")  # EST
+
+
+def test_the_last_30_minutes_are_whole_minutes_up_to_now() -> None:
+    now = at("2026-09-21T14:13:20")
+    range_ = date_range("30m", None, "Asia/Kolkata", now)
+    assert range_.start == at("2026-09-21T13:44:00")
+    assert range_.end == now + 0.000_001
+    keys = buckets(range_, "minute")
+    assert len(keys) == 30  # the current minute last, however far into it we are
+    assert (keys[0], keys[-1]) == ("2026-09-21T19:14:00", "2026-09-21T19:43:00")  # IST
+    previous = range_.previous()
+    assert previous.end == range_.start
+    assert previous.end - previous.start == range_.end - range_.start
 
 
 def test_last_month_in_january_and_12_months() -> None:

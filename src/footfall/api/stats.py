@@ -9,6 +9,7 @@ time limit, and answered. Not cacheable; CORS-open. The raw events export is `st
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -35,6 +36,34 @@ _CSV_HEADERS = {
 }
 
 
+async def run_query(
+    services: Services,
+    kind: Kind,
+    site_id: str,
+    params: Iterable[tuple[str, str]],
+    now: float,
+) -> tuple[dict[str, Any], StatsQuery]:
+    """Parse the Stats API's parameters, load the site's goals if the query reads them, and
+    run it: the answer and its query. `BadRequest` naming an invalid parameter, 503s from the
+    stores. The API (after its token checks) and the dashboard (after its session checks)
+    both answer through here."""
+    query = parse_query(kind, site_id, params, now)
+    if query.needs_goals:
+        query = with_goals(query, await GoalStore(services.meta.engine).for_site(site_id))
+    return await answer(services.events, query), query
+
+
+def csv_download(body: dict[str, Any], query: StatsQuery, headers: Mapping[str, str]) -> Response:
+    """A breakdown answer as a CSV download (`Content-Disposition: attachment`)."""
+    assert query.breakdown is not None
+    name = csv_export.filename("breakdown", query.range, query.breakdown.name)
+    return Response(
+        csv_export.breakdown_csv(body, query.metrics),
+        headers={**headers, "Content-Disposition": csv_export.attachment(name)},
+        media_type=csv_export.MEDIA_TYPE,
+    )
+
+
 async def _answer(request: Request, kind: Kind) -> tuple[dict[str, Any], StatsQuery]:
     """Authorise, parse, run: the answer and its query; `ApiError` for any failure."""
     services: Services = request.app.state.services
@@ -45,10 +74,9 @@ async def _answer(request: Request, kind: Kind) -> tuple[dict[str, Any], StatsQu
     )
     now = services.clock.now()
     enforce(await services.limits.stats(token_id, now))
-    query = parse_query(kind, auth.site.id, request.query_params.multi_items(), now)
-    if query.needs_goals:
-        query = with_goals(query, await GoalStore(services.meta.engine).for_site(auth.site.id))
-    body = await answer(services.events, query)
+    body, query = await run_query(
+        services, kind, auth.site.id, request.query_params.multi_items(), now
+    )
     await services.meta.note_token_used(token_id, now)
     return body, query
 
@@ -100,13 +128,7 @@ async def breakdown_csv(request: Request) -> Response:
         body, query = await _answer(request, Kind.BREAKDOWN)
     except ApiError as error:
         return error_response(error, _HEADERS)
-    assert query.breakdown is not None
-    name = csv_export.filename("breakdown", query.range, query.breakdown.name)
-    return Response(
-        csv_export.breakdown_csv(body, query.metrics),
-        headers={**_CSV_HEADERS, "Content-Disposition": csv_export.attachment(name)},
-        media_type=csv_export.MEDIA_TYPE,
-    )
+    return csv_download(body, query, _CSV_HEADERS)
 
 
 async def stats_preflight(_request: Request) -> Response:

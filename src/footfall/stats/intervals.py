@@ -42,8 +42,11 @@ def parse_interval(value: str | None, range_: DateRange) -> str:
 
 
 def default_interval(range_: DateRange) -> str:
-    """Hours for a day or less, days up to about three months, months beyond."""
+    """Minutes for an hour or less, hours for a day or less, days up to about three months,
+    months beyond."""
     days = (range_.end - range_.start) / 86_400
+    if days <= 1 / 24:
+        return "minute"
     if days <= 1.05:  # a 25-hour day is still a day
         return "hour"
     if days <= 100:

@@ -8,6 +8,7 @@ lasts 23 or 25 hours. A range is half-open: `[start, end)` in Unix seconds.
 |--------------|------------------------------------------------------------------|
 | `day`        | the day `date` (default: today)                                  |
 | `today`      | today                                                            |
+| `30m`        | the last 30 minutes, the current one (up to now) included        |
 | `24h`        | the 24 hours up to and including now (not aligned to days)       |
 | `7d`, `30d`  | the last 7 / 30 days, today included                             |
 | `month`      | the current month up to and including today                      |
@@ -16,7 +17,8 @@ lasts 23 or 25 hours. A range is half-open: `[start, end)` in Unix seconds.
 | `custom`     | `date=YYYY-MM-DD,YYYY-MM-DD`, both days included                 |
 
 The previous period (for `compare=previous_period`) is the range of the same length just
-before: as many days before the first day, or the 24 hours before for `24h`.
+before: as many days before the first day, or the 24 hours (30 minutes) before for `24h`
+(`30m`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from footfall.errors import BadRequest
 PERIODS: tuple[str, ...] = (
     "day",
     "today",
+    "30m",
     "24h",
     "7d",
     "30d",
@@ -49,6 +52,8 @@ LAST_DATE = date(2999, 12, 31)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _DAY = timedelta(days=1)
 _HOURS_24 = 86_400.0
+_MINUTE = 60.0
+_MINUTES_30 = 30
 # "Up to and including now" to the microsecond, the precision of the stores.
 _MICROSECOND = 0.000_001
 
@@ -137,6 +142,10 @@ def date_range(period: str | None, date_param: str | None, timezone: str, now: f
     today = datetime.fromtimestamp(now, ZoneInfo(timezone)).date()
     if period == "24h":
         return DateRange(now - _HOURS_24, now + _MICROSECOND, timezone)
+    if period == "30m":
+        # Whole minutes (the realtime view's buckets), the current one up to now.
+        start = (now // _MINUTE - (_MINUTES_30 - 1)) * _MINUTE
+        return DateRange(start, now + _MICROSECOND, timezone)
     if period == "custom":
         return days_range(*_custom_days(date_param), timezone)
     first, last = today, today
