@@ -1,8 +1,9 @@
 """Moving an installation: `footfall export` writes, `footfall import` reads, JSON lines.
 
 The file holds, in order: one header line, one line per site (with its tokens' digests, so
-existing API tokens keep working after the move, and its goals), then one line per event,
-oldest first. Files written before goals existed have none; they import as before.
+existing API tokens keep working after the move, its goals and its publishable keys), then one
+line per event, oldest first. Files written before goals or keys existed have none; they import
+as before.
 Events are streamed in batches both ways, so a large installation never sits in memory.
 Typical use: export from the embedded tier (server stopped: it owns the DuckDB file), import
 into cluster mode. Import refuses sites that already exist, so it cannot double-count.
@@ -21,6 +22,7 @@ from footfall.storage.events import Event, EventStore
 from footfall.storage.goals import Goal, GoalStore
 from footfall.storage.meta import SqlMetaStore
 from footfall.storage.models import Site, TokenInfo
+from footfall.storage.publishable_keys import PublishableKeyStore, key_from_record, key_record
 
 FORMAT = "footfall-export"
 VERSION = 1
@@ -44,11 +46,21 @@ async def export_all(
     counts = TransferCounts()
     out.write(_line({"type": FORMAT, "version": VERSION, "exportedAt": now}))
     goal_store = GoalStore(meta.engine)
+    key_store = PublishableKeyStore(meta)
     for site, site_tokens in await meta.export_sites():
         tokens = [{**dataclasses.asdict(info), "tokenHash": digest} for info, digest in site_tokens]
         goals = [dataclasses.asdict(goal) for goal in await goal_store.for_site(site.id)]
+        keys = [key_record(key) for key in await key_store.list_keys(site.id)]
         out.write(
-            _line({"type": "site", **dataclasses.asdict(site), "tokens": tokens, "goals": goals})
+            _line(
+                {
+                    "type": "site",
+                    **dataclasses.asdict(site),
+                    "tokens": tokens,
+                    "goals": goals,
+                    "publishableKeys": keys,
+                }
+            )
         )
         counts.sites += 1
         counts.tokens += len(tokens)
@@ -83,6 +95,7 @@ async def import_all(meta: SqlMetaStore, events: EventStore, source: IO[bytes]) 
     token_fields = {f.name for f in dataclasses.fields(TokenInfo)}
     goal_fields = {f.name for f in dataclasses.fields(Goal)}
     goal_store = GoalStore(meta.engine)
+    key_store = PublishableKeyStore(meta)
     for record in records:
         kind = record.pop("type")
         if kind == "site":
@@ -98,6 +111,8 @@ async def import_all(meta: SqlMetaStore, events: EventStore, source: IO[bytes]) 
             await goal_store.import_goals(
                 [Goal(**{k: g[k] for k in goal_fields}) for g in record.pop("goals", [])]
             )
+            # Live-counter widgets keep working after the move: same keys.
+            await key_store.import_keys(map(key_from_record, record.pop("publishableKeys", [])))
             counts.sites += 1
             counts.tokens += len(tokens)
         elif kind == "event":

@@ -7,6 +7,7 @@ its next call.
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -186,3 +187,36 @@ def test_what_a_key_allows() -> None:
     assert anything.allows_origin(None) and anything.allows_origin("https://any.example")
     assert anything.allows_path(None) and anything.allows_path(PathPattern.parse("/x/*"))
     assert key((ORIGIN,), ("/*",)).allows_path(None)  # every page is the whole site
+
+
+async def test_keys_move_with_an_installation(tmp_path: Path, pg_url: str) -> None:
+    """`footfall export` on the embedded tier, `footfall import` into cluster mode: the same
+    keys, so the widgets on the site's pages keep working after the move."""
+    from footfall import transfer
+    from footfall.storage.duckdb_events import DuckDBEventStore
+    from footfall.storage.postgres_events import PostgresEventStore
+
+    source = await SqlMetaStore.open(database_url=None, sqlite_path=tmp_path / "meta.sqlite3")
+    events = DuckDBEventStore(tmp_path / "events.duckdb")
+    target = await SqlMetaStore.open(database_url=pg_url, sqlite_path=tmp_path / "unused")
+    target_events = await PostgresEventStore.open(pg_url)
+    try:
+        site = await source.create_site("example.com", None, 1.0)
+        keys = PublishableKeyStore(source)
+        kept = await keys.create(site.id, 2.0, origins=[ORIGIN], paths=["/pricing", "/p/*"])
+        revoked = await keys.create(site.id, 3.0, origins=["*"], name="old")
+        revoked = await keys.revoke(revoked.key, 4.0)
+        dump = io.BytesIO()
+        await transfer.export_all(source, events, dump, 5.0)
+        dump.seek(0)
+        await transfer.import_all(target, target_events, dump)
+        moved = PublishableKeyStore(target)
+        assert await moved.list_keys(site.id) == [kept, revoked]
+        grant = await moved.grant(kept.key)
+        assert grant is not None and grant.key == kept
+        assert await moved.grant(revoked.key) is None
+    finally:
+        await events.close()
+        await target_events.close()
+        await source.close()
+        await target.close()

@@ -91,6 +91,22 @@ def check_key_settings(
     return normal, tuple(dict.fromkeys(patterns))
 
 
+def key_record(key: PublishableKey) -> dict[str, Any]:
+    """A key as plain JSON values (`footfall export`); `key_from_record` reads it back."""
+    record = dataclasses.asdict(key)
+    record["allowed_origins"] = list(key.allowed_origins)
+    record["allowed_paths"] = [str(p) for p in key.allowed_paths]
+    return record
+
+
+def key_from_record(record: dict[str, Any]) -> PublishableKey:
+    fields = {f.name for f in dataclasses.fields(PublishableKey)}
+    values = {name: record[name] for name in fields}
+    values["allowed_origins"] = tuple(record["allowed_origins"])
+    values["allowed_paths"] = tuple(PathPattern.parse(p) for p in record["allowed_paths"])
+    return PublishableKey(**values)
+
+
 def _key(row: Any) -> PublishableKey:
     return PublishableKey(
         id=row.id,
@@ -238,6 +254,23 @@ class PublishableKeyStore:
                 .order_by(publishable_keys.c.created_at)
             )
             return [_key(row) for row in rows]
+
+    @unavailable
+    async def import_keys(self, keys: Iterable[PublishableKey]) -> int:
+        """Insert keys as exported, same ids and keys (`footfall import`); returns how many."""
+        rows = [
+            {
+                **dataclasses.asdict(key),
+                "allowed_origins": json.dumps(list(key.allowed_origins)),
+                "allowed_paths": json.dumps([str(p) for p in key.allowed_paths]),
+            }
+            for key in keys
+        ]
+        if rows:
+            async with self._engine.begin() as conn:
+                await conn.execute(publishable_keys.insert(), rows)
+            self.invalidate()
+        return len(rows)
 
     @unavailable
     async def revoke(self, ref: str, now: float) -> PublishableKey:
