@@ -9,7 +9,7 @@ from typing import Any
 from starlette.routing import Route
 
 from footfall.dashboard import static
-from footfall.dashboard.pages import accounts, sharing, site_settings, sites, tokens
+from footfall.dashboard.pages import accounts, live_keys, sharing, site_settings, sites, tokens
 
 FORM_BODY_LIMIT = 64 * 1024  # dashboard forms are a few fields; refuse bigger bodies (413)
 
@@ -58,5 +58,8 @@ def routes() -> list[Route]:
         _post(f"{site}/tokens", tokens.create_token),
         _post(f"{site}/tokens/{{token_id}}/revoke", tokens.revoke_token),
         _post(f"{site}/tokens/{{token_id}}/rotate", tokens.rotate_token),
+        _get(f"{site}/live", live_keys.live_page),
+        _post(f"{site}/live", live_keys.create_key),
+        _post(f"{site}/live/{{key_id}}/revoke", live_keys.revoke_key),
         _get("/static/{path:path}", static.static_file),
     ]

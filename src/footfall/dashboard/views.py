@@ -71,6 +71,7 @@ NOTICES = {
     "member-updated": "Role changed.",
     "member-removed": "Access removed.",
     "token-revoked": "Token revoked. Requests using it are refused from now on.",
+    "key-revoked": "Key revoked. Widgets using it stop showing the count.",
 }
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

@@ -1,0 +1,109 @@
+"""A site's live counter (owners and admins): publishable keys and the widget's snippet.
+
+Publishable keys are public by design (they sit in the site's pages), so they are listed in
+full, with the snippet that shows the live count on a page. Creating one asks for the origins
+the widget runs on (prefilled with the site's own) and, optionally, the pages it may count;
+revoking one stops it at once (docs/api/live-counter.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from footfall.accounts.models import Role
+from footfall.dashboard import origin
+from footfall.dashboard.auth import Forbidden, SiteAccess, require_site_access
+from footfall.dashboard.state import dashboard
+from footfall.dashboard.views import page, redirect, render, verify_form
+from footfall.errors import NotFoundError
+from footfall.storage.publishable_keys import PublishableKey
+
+
+def snippet(base_url: str, key: PublishableKey) -> str:
+    """The script tag that renders the live count where it stands."""
+    path = f' data-path="{html.escape(str(key.allowed_paths[0]))}"' if key.allowed_paths else ""
+    return (
+        f'<script src="{html.escape(base_url)}/widget.js" '
+        f'data-key="{html.escape(key.key)}"{path}></script>'
+    )
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+
+
+async def _render(
+    request: Request,
+    access: SiteAccess,
+    *,
+    created: PublishableKey | None = None,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    board = dashboard(request)
+    keys = await board.services.keys.list_keys(access.site.id)
+    base = origin.base_url(request, board.settings)
+    context: dict[str, Any] = {
+        "access": access,
+        "site": access.site,
+        "active": [k for k in reversed(keys) if k.revoked_at is None],
+        "revoked": [k for k in reversed(keys) if k.revoked_at is not None],
+        "created": created,
+        "snippet": snippet(base, created) if created else None,
+        "values": values or {"origins": f"https://{access.site.domain}", "paths": "", "name": ""},
+        "error": error,
+    }
+    return await render(request, "site_live.html", context, status)
+
+
+@page
+async def live_page(request: Request) -> Response:
+    """GET /sites/{site_id}/live — the site's publishable keys and the create form."""
+    access = await require_site_access(request, request.path_params["site_id"], Role.ADMIN)
+    return await _render(request, access)
+
+
+@page
+async def create_key(request: Request) -> Response:
+    """POST /sites/{site_id}/live — origins (one per line), paths (optional), name: answers
+    with the new key and its snippet; 400 saying which origin or path is not valid."""
+    access = await require_site_access(request, request.path_params["site_id"], Role.ADMIN)
+    fields = await verify_form(request)
+    values = {name: fields.get(name, "").strip() for name in ("origins", "paths", "name")}
+    board = dashboard(request)
+    try:
+        created = await board.services.keys.create(
+            access.site.id,
+            board.now(),
+            origins=_lines(values["origins"]),
+            paths=_lines(values["paths"]),
+            name=values["name"],
+        )
+    except ValueError as error:
+        message = str(error)
+        return await _render(
+            request, access, values=values, error=message[:1].upper() + message[1:], status=400
+        )
+    return await _render(request, access, created=created)
+
+
+@page
+async def revoke_key(request: Request) -> Response:
+    """POST /sites/{site_id}/live/{key_id}/revoke — the key stops working at once."""
+    access = await require_site_access(request, request.path_params["site_id"], Role.ADMIN)
+    await verify_form(request)
+    board = dashboard(request)
+    key_id = request.path_params["key_id"]
+    keys = await board.services.keys.list_keys(access.site.id)
+    if not any(k.id == key_id and k.revoked_at is None for k in keys):
+        # Another site's key must not be revoked through this one's page.
+        raise Forbidden("No such active key for this site.")
+    with contextlib.suppress(NotFoundError):  # revoked meanwhile
+        await board.services.keys.revoke(key_id, board.now())
+    return redirect(request, f"/sites/{access.site.id}/live", notice="key-revoked")
