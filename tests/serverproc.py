@@ -36,13 +36,13 @@ def free_port() -> int:
 
 
 def footfall_cli(
-    *args: str, data_dir: Path, check: bool = True
+    *args: str, data_dir: Path, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `footfall ARGS` as a separate process, as a user would."""
-    env = {**os.environ, "FOOTFALL_DATA_DIR": str(data_dir)}
+    """Run `footfall ARGS` as a separate process, as a user would (`env`: extra variables)."""
+    full_env = {**os.environ, "FOOTFALL_DATA_DIR": str(data_dir), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "footfall", *args],
-        env=env,
+        env=full_env,
         capture_output=True,
         text=True,
         timeout=60,

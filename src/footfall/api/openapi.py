@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from footfall import __version__
-from footfall.api import live
+from footfall.api import live, throttle
 from footfall.api.responses import json_response
 from footfall.auth import api_auth
 from footfall.ingestion.drops import DropReason
@@ -67,16 +67,23 @@ _ENVELOPE_EXAMPLE = {
 }
 
 
+# Stats parameters whose empty value means the default, as if absent (HTML forms send them).
+_EMPTY_IS_DEFAULT = frozenset({"period", "timezone", "filters", "compare", "interval"})
+
+
 def _query_parameter(
     name: str, description: str, schema: dict[str, Any], required: bool = False
 ) -> dict[str, Any]:
-    return {
+    parameter = {
         "name": name,
         "in": "query",
         "required": required,
         "description": description,
         "schema": schema,
     }
+    if name in _EMPTY_IS_DEFAULT and not required:
+        parameter["allowEmptyValue"] = True
+    return parameter
 
 
 def _stats_parameters(kind: query.Kind) -> list[dict[str, Any]]:
@@ -486,6 +493,10 @@ def _stats_csv_paths() -> dict[str, Any]:
 @cache
 def document() -> dict[str, Any]:
     """The OpenAPI document (built once)."""
+    return throttle.document_abuse_answers(_document())
+
+
+def _document() -> dict[str, Any]:
     realtime_ok = {
         "currentVisitors": 5,
         "websiteId": "3f1c2b9e-6a55-4f0c-9c3e-0d9f1f2a7b10",

@@ -1,6 +1,9 @@
-"""Applying a rate-limit decision to an HTTP exchange: refuse with 429, or add the headers."""
+"""Applying a rate-limit decision to an HTTP exchange (refuse with 429, or add the headers), and
+documenting the abuse controls' answers in OpenAPI."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from footfall.errors import TooManyRequests
 from footfall.ratelimit.base import RATE_LIMIT_HEADERS, Decision
@@ -20,3 +23,52 @@ def with_limit_headers(
 ) -> list[tuple[bytes, bytes]]:
     """Raw response headers plus the `RateLimit-*` ones of an allowed request."""
     return headers if decision is None else [*headers, *decision.raw_headers()]
+
+
+# Operations answering 429 under a rate limit (see `ratelimit.policies`), by path prefix.
+_LIMITED = {
+    ("get", "/api/v1/realtime"): "the API token's",
+    ("get", "/api/v1/stats/"): "the API token's",
+    ("post", "/api/event"): "the client's or the site's",
+    ("post", "/api/v1/events"): "the site's",
+}
+
+
+def document_abuse_answers(doc: dict[str, Any]) -> dict[str, Any]:
+    """Add to an OpenAPI document the answers the abuse controls give: 429 on rate-limited
+    operations (with their headers) and 408 on operations that read a body."""
+    limit_headers = {
+        name: {"schema": {"type": "integer" if name != "RateLimit-Policy" else "string"}}
+        for name in RATE_LIMIT_HEADERS
+    }
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            responses = operation.get("responses", {})
+            limited = next(
+                (who for (m, p), who in _LIMITED.items() if m == method and path.startswith(p)),
+                None,
+            )
+            if limited is not None:
+                responses.setdefault(
+                    "429",
+                    {
+                        "description": f"Too many requests: {limited} rate limit; retry after "
+                        "`Retry-After` seconds",
+                        "headers": limit_headers,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                )
+            if "requestBody" in operation:
+                responses.setdefault(
+                    "408",
+                    {
+                        "description": "The body did not arrive in time "
+                        "(`FOOTFALL_REQUEST_BODY_TIMEOUT_SECONDS`)",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                )
+    return doc

@@ -7,6 +7,7 @@ field and never echo the offending value.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, TypeVar
 
@@ -29,6 +30,7 @@ MAX_NAME_LENGTH = 120
 MAX_PROPS = 30
 MAX_PROP_KEY_LENGTH = 300
 MAX_PROP_VALUE_LENGTH = 2000
+MAX_PROP_INT = 2**63 - 1
 MAX_USER_AGENT_LENGTH = 1024
 MAX_VISITOR_ID_LENGTH = 256
 MAX_EVENT_ID_LENGTH = 64
@@ -70,6 +72,11 @@ def _check_props(props: dict[str, Any]) -> dict[str, Any]:
                 )
         elif not isinstance(value, bool | int | float) or value is None:
             raise ValueError(f"{key}: values must be strings, numbers or booleans")
+        elif isinstance(value, float) and not math.isfinite(value):
+            # NaN and Infinity are not JSON; pydantic's parser reads them, the stores cannot.
+            raise ValueError(f"{key}: numbers must be finite")
+        elif isinstance(value, int) and not -MAX_PROP_INT <= value <= MAX_PROP_INT:
+            raise ValueError(f"{key}: integers must fit in 64 bits; send larger ids as strings")
     return props
 
 

@@ -163,8 +163,33 @@ def _single_values(kind: Kind, params: Iterable[tuple[str, str]]) -> dict[str, s
             raise BadRequest(f'unknown parameter "{name}"; allowed: {", ".join(allowed)}')
         if name in values:
             raise BadRequest(f"{name}: given more than once")
+        check_text(name, value)
         values[name] = value
     return values
+
+
+def check_text(name: str, value: str) -> None:
+    """Refuse text the stores cannot hold or compare: NUL characters (PostgreSQL text has none)
+    and unpaired surrogates (not encodable as UTF-8; JSON escapes like "\\ud800" make them)."""
+    if "\x00" in value:
+        raise BadRequest(f"{name}: must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{name}: must be valid Unicode text (no unpaired surrogates)") from None
+
+
+def _strings(value: object) -> Iterable[str]:
+    """Every string inside a decoded JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
 
 
 def parse_metrics(value: str | None) -> tuple[str, ...]:
@@ -206,6 +231,8 @@ def parse_filters(value: str | None) -> tuple[Filter, ...]:
         raise BadRequest(f"filters: not valid JSON; {shape}") from None
     if not isinstance(decoded, list):
         raise BadRequest(f"filters: {shape}")
+    for text in _strings(decoded):
+        check_text("filters", text)
     if len(decoded) > MAX_FILTERS:
         raise BadRequest(f"filters: at most {MAX_FILTERS} filters")
     return tuple(_parse_filter(i, item, shape) for i, item in enumerate(decoded))
