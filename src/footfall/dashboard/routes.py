@@ -9,7 +9,16 @@ from typing import Any
 from starlette.routing import Route
 
 from footfall.dashboard import static
-from footfall.dashboard.pages import accounts, live_keys, sharing, site_settings, sites, tokens
+from footfall.dashboard.pages import (
+    accounts,
+    live,
+    live_keys,
+    sharing,
+    site_settings,
+    site_stats,
+    sites,
+    tokens,
+)
 
 FORM_BODY_LIMIT = 64 * 1024  # dashboard forms are a few fields; refuse bigger bodies (413)
 
@@ -46,6 +55,10 @@ def routes() -> list[Route]:
         _get(site, sites.site_overview),
         _get(f"{site}/install", sites.install),
         _get(f"{site}/status", sites.status),
+        _get(f"{site}/stats/aggregate", site_stats.aggregate),
+        _get(f"{site}/stats/timeseries", site_stats.timeseries),
+        _get(f"{site}/stats/breakdown", site_stats.breakdown),
+        _get(f"{site}/stats/breakdown.csv", site_stats.breakdown_csv),
         _get(f"{site}/settings", site_settings.settings_form),
         _post(f"{site}/settings", site_settings.settings_submit),
         _get(f"{site}/delete", site_settings.delete_form),
@@ -61,5 +74,7 @@ def routes() -> list[Route]:
         _get(f"{site}/live", live_keys.live_page),
         _post(f"{site}/live", live_keys.create_key),
         _post(f"{site}/live/{{key_id}}/revoke", live_keys.revoke_key),
+        _get("/live", live.live_counts),
+        _get("/live/stream", live.live_stream),
         _get("/static/{path:path}", static.static_file),
     ]

@@ -1,4 +1,5 @@
-"""The site list, adding a site, a site's overview, and its install page with the snippet.
+"""The site list, adding a site, the site dashboard's page, and its install page with the
+snippet.
 
 The install page shows "waiting for the first pageview" until the site's first event is
 stored; its script polls `GET /sites/{id}/status` every 2.5 seconds and turns the panel green
@@ -7,6 +8,9 @@ event", one index lookup on PostgreSQL, never a count over a large site's histor
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +26,8 @@ from footfall.dashboard.views import json_view, page, redirect, render, verify_f
 from footfall.services import Services
 
 STATUS_POLL_MS = 2500
+REALTIME_REFRESH_MS = 30_000
+"""The realtime view reloads its numbers this often, and besides when the live count moves."""
 
 
 async def _first_event_at(services: Services, site_id: str) -> float | None:
@@ -78,15 +84,26 @@ async def new_site_submit(request: Request) -> Response:
 
 @page
 async def site_overview(request: Request) -> Response:
-    """GET /sites/{site_id} — the site's page (the analytics views build on it)."""
+    """GET /sites/{site_id} — the site dashboard: a frame its script fills from the stats
+    endpoints (`pages.site_stats`) with the view its query string describes."""
     access = await require_site_access(request, request.path_params["site_id"])
-    services = dashboard(request).services
-    current = await services.presence.count(access.site.id)
-    first = await _first_event_at(services, access.site.id)
+    board = dashboard(request)
+    services = board.services
+    site = access.site
+    current = await services.presence.count(site.id)
+    first = await _first_event_at(services, site.id)
+    today = datetime.fromtimestamp(board.now(), ZoneInfo(site.timezone)).date()
     return await render(
         request,
         "site_overview.html",
-        {"access": access, "site": access.site, "current": current, "receiving": first is not None},
+        {
+            "access": access,
+            "site": site,
+            "current": current,
+            "receiving": first is not None,
+            "today": today.isoformat(),
+            "realtime_refresh_ms": REALTIME_REFRESH_MS,
+        },
     )
 
 

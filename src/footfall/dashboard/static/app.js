@@ -1,6 +1,7 @@
 // Footfall dashboard: behaviour every page shares. Loaded as a module (deferred); pages
 // work without it, it only adds conveniences.
 import { enableCopyButtons } from './copy.js';
+import { startLiveHeader } from './live.js';
 
 /** Show stored times (`<time data-ts="unix seconds">`) in the reader's own time zone. */
 function localiseTimes(root) {
@@ -56,3 +57,4 @@ localiseTimes(document);
 detectTimezone(document);
 guardConfirmations(document);
 siteMenu(document);
+startLiveHeader(document);
