@@ -3,10 +3,13 @@
 A new owner goes from an empty installation to a site with its live status and an API token:
 first-run account creation, sign-out and sign-in, adding a site, copying its snippet (through
 the real clipboard), loading a customer's page carrying that snippet in a second tab (served
-by a separate HTTP server on another origin), watching the install page turn green without a
-reload, generating a token, calling the Realtime API with it, revoking it and seeing the API
-refuse it. Along the way: no console errors (a CSP violation would be one), cookie flags as
-the browser stored them, keyboard access, narrow screens, dark mode.
+by a separate HTTP server on another origin), watching the live header's count go up and the
+install page turn green without a reload, generating a token, calling the Realtime API with it,
+opening the site dashboard and finding the Stats API's numbers there (also after clicking a
+row to filter, and after reloading the filtered URL), the realtime view with this minute's
+pageview, revoking the token and seeing the API refuse it. Along the way: no console errors
+(a CSP violation would be one), cookie flags as the browser stored them, keyboard access,
+narrow screens, dark mode.
 
 Headless Chromium announces itself as "HeadlessChrome", which Footfall drops as a bot, so the
 context poses as desktop Chrome. Every wait is on the page (a selector, a response) with
@@ -22,8 +25,11 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -165,13 +171,17 @@ def tabs(browser: Browser, server: ServerProcess, request: pytest.FixtureRequest
     context.close()
 
 
-def customer_page(snippet: str) -> str:
+def customer_page(snippet: str, body: str = "<h1>Shop</h1><p>Welcome.</p>") -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Shop</title>
 <link rel="icon" href="data:,">
 {snippet}
-</head><body><h1>Shop</h1><p>Welcome.</p></body></html>
+</head><body>{body}</body></html>
 """
+
+
+PRICING = """<h1>Pricing</h1>
+<button type="button" onclick="footfall('signup', {plan: 'pro'})">Sign up</button>"""
 
 
 def realtime(server: ServerProcess, site_id: str, token: str) -> httpx.Response:
@@ -186,6 +196,82 @@ def realtime(server: ServerProcess, site_id: str, token: str) -> httpx.Response:
 def clipboard(page: Page) -> str:
     text: str = page.evaluate("navigator.clipboard.readText()")
     return text
+
+
+def stats_api(
+    server: ServerProcess, site_id: str, token: str, kind: str, **params: str
+) -> dict[str, Any]:
+    answer = httpx.get(
+        f"{server.url}/api/v1/stats/{kind}",
+        params={"websiteId": site_id, "timezone": "Europe/Berlin", **params},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10.0,
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+TOP_METRICS = "visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration"
+
+
+def minute_in_berlin() -> datetime:
+    """This minute in the site's time zone (the realtime view's buckets)."""
+    return datetime.now(ZoneInfo("Europe/Berlin")).replace(second=0, microsecond=0)
+
+
+def shown_view(page: Page) -> dict[str, Any]:
+    """What the site dashboard shows, read from the page once it has loaded the view."""
+    expect(page.locator("[data-dashboard][data-loaded]")).to_have_count(1)
+    shown: dict[str, Any] = page.evaluate(
+        """() => {
+        const all = (selector) => [...document.querySelectorAll(selector)];
+        const cells = (tr) => Object.fromEntries(
+            [...tr.querySelectorAll('td[data-metric]')].map(
+                (td) => [td.dataset.metric, Number(td.dataset.value)]));
+        return {
+          metrics: Object.fromEntries(all('[data-metrics] [data-metric]').map(
+              (tile) => [tile.dataset.metric, Number(tile.dataset.value)])),
+          chart: all('[data-chart-table] tbody tr').map(
+              (tr) => ({date: tr.dataset.bucket, ...cells(tr)})),
+          pages: all('[data-panel="pages"] tbody tr').map(
+              (tr) => ({value: tr.dataset.value, ...cells(tr)})),
+          chips: all('[data-chips] .chip > span').map((chip) => chip.textContent),
+        };
+    }"""
+    )
+    return shown
+
+
+def api_view(server: ServerProcess, site_id: str, token: str, **params: str) -> dict[str, Any]:
+    """The same numbers from the Stats API (with a vt_ token)."""
+    aggregate = stats_api(
+        server,
+        site_id,
+        token,
+        "aggregate",
+        metrics=TOP_METRICS,
+        compare="previous_period",
+        **params,
+    )
+    timeseries = stats_api(
+        server, site_id, token, "timeseries", metrics="visitors,pageviews", **params
+    )
+    pages = stats_api(
+        server,
+        site_id,
+        token,
+        "breakdown",
+        property="event:page",
+        metrics="visitors,pageviews",
+        limit="10",
+        **params,
+    )
+    return {
+        "metrics": {name: found["value"] for name, found in aggregate["results"].items()},
+        "chart": timeseries["results"],
+        "pages": pages["results"],
+    }
 
 
 # -- the journey ----------------------------------------------------------------------------------
@@ -254,17 +340,32 @@ def test_from_first_visit_to_a_live_site_and_a_working_token(
         f'<script defer src="{server.url}/script.js" data-website-id="{site_id}"></script>'
     )
 
+    # The live header shows the site's current visitors.
+    header_count = page.locator("summary [data-live-count] [data-live-value]")
+    expect(header_count).to_have_text("0")
+
     # The customer's page, carrying the copied snippet, opens in a second tab.
     customer.pages["/"] = customer_page(snippet)
+    customer.pages["/pricing"] = customer_page(snippet, PRICING)
     shop = tabs.open("customer")
     with shop.expect_response(lambda r: r.url == f"{server.url}/api/event") as tracked:
         shop.goto(f"{customer.origin}/")
     assert tracked.value.status == 202
 
-    # The install page, untouched, turns green within seconds.
+    # The header count goes up within seconds, pushed to the page (no reload, and long
+    # before its 3-minute poll); the install page, untouched, turns green.
+    expect(header_count).to_have_text("1", timeout=5_000)
     expect(panel).to_have_class(re.compile(r"\bis-live\b"))
     expect(panel).to_contain_text("Receiving events")
     expect(panel).to_contain_text("1 current visitor")
+
+    # The visitor goes on to the pricing page and signs up (a custom event).
+    with shop.expect_response(lambda r: r.url == f"{server.url}/api/event") as tracked:
+        shop.goto(f"{customer.origin}/pricing")
+    assert tracked.value.status == 202
+    with shop.expect_response(lambda r: r.url == f"{server.url}/api/event") as tracked:
+        shop.get_by_role("button", name="Sign up").click()
+    assert tracked.value.status == 202
 
     # Generate an API token; it is shown once, with examples naming this site and server.
     page.bring_to_front()
@@ -284,6 +385,56 @@ def test_from_first_visit_to_a_live_site_and_a_working_token(
     answer = realtime(server, site_id, token)
     assert answer.status_code == 200, answer.text
     assert answer.json()["currentVisitors"] == 1
+
+    # The site dashboard shows the Stats API's numbers for the same range (the default,
+    # last 30 days, in the site's time zone).
+    page.get_by_role("link", name="Dashboard", exact=True).click()
+    expect(page).to_have_url(f"{server.url}/sites/{site_id}")
+    shown = shown_view(page)
+    expected = api_view(server, site_id, token)
+    assert shown == {**expected, "chips": []}
+    assert shown["metrics"]["visitors"] == 1 and shown["metrics"]["pageviews"] == 2
+    assert {row["value"] for row in shown["pages"]} == {"/", "/pricing"}
+    expect(page.locator("[data-current-visitors]")).to_have_text("1")
+
+    # Clicking a row filters the whole dashboard and puts the filter in the URL.
+    page.locator('[data-panel="pages"] tr[data-value="/pricing"] a').click()
+    expect(page).to_have_url(re.compile(r"\?filters="))
+    filters = '[["is","event:page",["/pricing"]]]'
+    assert parse_qs(urlsplit(page.url).query) == {"filters": [filters]}
+    filtered = shown_view(page)
+    assert filtered == {
+        **api_view(server, site_id, token, filters=filters),
+        "chips": ["Page is /pricing"],
+    }
+    assert filtered["metrics"]["pageviews"] == 1
+
+    # Reloading the URL shows the same view.
+    page.reload()
+    assert shown_view(page) == filtered
+
+    # The realtime view: the last 30 minutes by minute, with this minute's pageview.
+    sent = minute_in_berlin()
+    with shop.expect_response(lambda r: r.url == f"{server.url}/api/event") as tracked:
+        shop.reload()
+    assert tracked.value.status == 202
+    acknowledged = minute_in_berlin()
+    page.bring_to_front()
+    page.locator("[data-period-menu] > summary").click()
+    page.get_by_role("link", name="Realtime (last 30 minutes)").click()
+    expect(page.locator("[data-realtime-note]")).to_be_visible()
+    assert parse_qs(urlsplit(page.url).query) == {"period": ["30m"], "filters": [filters]}
+    minutes = {row["date"]: row for row in shown_view(page)["chart"]}
+    assert len(minutes) == 30
+    from_api = api_view(server, site_id, token, period="30m", filters=filters)["chart"]
+    same = [row for row in from_api if row["date"] in minutes]
+    assert len(same) >= 29  # the API was asked a moment later: the window may have moved on
+    assert same == [minutes[row["date"]] for row in same]
+    minute = acknowledged if minutes[f"{acknowledged:%Y-%m-%dT%H:%M:00}"]["pageviews"] else sent
+    bucket = minutes[f"{minute:%Y-%m-%dT%H:%M:00}"]
+    assert bucket["visitors"] == 1 and bucket["pageviews"] >= 1
+    label = page.locator(f'[data-chart-table] tr[data-bucket="{minute:%Y-%m-%dT%H:%M:00}"] th')
+    expect(label).to_have_text(re.compile(f"^({minute:%H:%M}|{minute:%I:%M} [AP]M)$"))
 
     # The list shows it by prefix, used just now; revoke it and the API refuses it.
     page.get_by_role("link", name="API tokens").click()
@@ -334,16 +485,36 @@ def test_keyboard_narrow_screens_and_dark_mode(server: ServerProcess, tabs: Tabs
     outline = copy.evaluate("button => getComputedStyle(button).outlineStyle")
     assert outline == "solid"  # a visible focus ring
 
+    # The site dashboard's date ranges with the keyboard: open the menu, reach a range, go.
+    page.goto(f"{server.url}/sites/{site_id}")
+    expect(page.locator("[data-dashboard][data-loaded]")).to_have_count(1)
+    page.locator("[data-period-menu] > summary").focus()
+    page.keyboard.press("Enter")
+    week = page.get_by_role("link", name="Last 7 days")
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if week.evaluate("link => link === document.activeElement"):
+            break
+    expect(week).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server.url}/sites/{site_id}?period=7d")
+    expect(page.locator("[data-period-label]")).to_have_text("Last 7 days")
+    page.keyboard.press("Escape")
+
     # A phone's width: nothing wider than the screen.
     page.set_viewport_size({"width": 360, "height": 740})
+    dashboards = (f"/sites/{site_id}", f"/sites/{site_id}?period=30m")
     for path in (
         "/sites",
+        *dashboards,
         f"/sites/{site_id}/install",
         f"/sites/{site_id}/tokens",
         f"/sites/{site_id}/settings",
         f"/sites/{site_id}/sharing",
     ):
         page.goto(f"{server.url}{path}")
+        if path in dashboards:
+            expect(page.locator("[data-dashboard][data-loaded]")).to_have_count(1)
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )

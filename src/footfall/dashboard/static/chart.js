@@ -151,6 +151,7 @@ export function drawTable(container, results, interval, series, caption) {
     for (const s of series) {
       const td = tr.insertCell();
       td.dataset.metric = s.key;
+      td.dataset.value = String(row[s.key] || 0);
       td.textContent = formatCount(row[s.key] || 0);
     }
   }
