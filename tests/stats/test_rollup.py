@@ -277,3 +277,64 @@ async def test_an_empty_store_and_a_site_without_events(store: DuckDBEventStore)
     await store.refresh_stats_rollup(NOW)
     _, rolled = await check(store, queries("no-such-site", random.Random(2), 30))
     assert rolled > 0
+
+
+class _CountingCursor:
+    """The store's stats cursor, counting the statements it runs."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.executed = 0
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        self.executed += 1
+        return self.cursor.execute(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cursor, name)
+
+
+async def test_the_dashboards_queries_share_their_raw_part(store: DuckDBEventStore) -> None:
+    """Consecutive queries of one site and range reuse the results of the statements they
+    share; any other call on the store in between (here an append) makes the next one run
+    them again, and every answer stays the raw SQL's."""
+    data = generated(13, (SITE,))
+    earlier = NOW - 86_400
+    await store.append([e for e in data if e.ts < earlier])
+    await store.refresh_stats_rollup(earlier)
+    await store.append([e for e in data if e.ts >= earlier])
+    params = [("period", "30d"), ("timezone", NY), ("metrics", ALL_METRICS)]
+    dashboard = [parse_query(Kind.AGGREGATE, SITE, params, NOW)] + [
+        parse_query(Kind.BREAKDOWN, SITE, [*params, ("property", name)], NOW)
+        for name in rollup.DIMENSIONS
+    ]
+    expected = [await raw_answer(store, query) for query in dashboard]
+    counting = _CountingCursor(store._stats_cursor)
+    store._stats_cursor = counting  # type: ignore[assignment]
+    got = []
+    for query in dashboard:
+        got.append(await answer(store, query))
+    assert got == expected
+    first = rollup.script(store, dashboard[0], dashboard[0].range)
+    assert first is not None
+    # The first query ran every statement, the others only their own.
+    assert counting.executed == len(first.statements) + (len(dashboard) - 1) * (
+        len(first.statements) - first.shared
+    )
+
+    late = Event(
+        ts=NOW - 30,
+        site_id=SITE,
+        visitor_id=1,
+        visit_id=424242,
+        name="pageview",
+        hostname="example.com",
+        pathname="/late",
+        country="ZZ",
+    )
+    counting.executed = 0
+    await store.append([late])
+    got_after = await answer(store, dashboard[2])  # by source: visitor 1 has a new visit
+    assert counting.executed == len(first.statements)
+    assert got_after == await raw_answer(store, dashboard[2])
+    assert got_after != got[2]

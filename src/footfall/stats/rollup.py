@@ -488,27 +488,42 @@ def _ambiguous(local: datetime, zone: Any) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Script:
+    """The statements answering a query, to run in order with nothing else in between; the
+    last one's rows are the answer in the raw SQL's shape, after a first column saying whether
+    the raw SQL must answer instead. The first `shared` statements depend only on `key` (site
+    and range) and the data: the store may skip them when the previous script had the same key
+    and nothing ran on the store since (the dashboard's queries come together)."""
+
+    statements: list[Statement]
+    shared: int
+    key: tuple[Any, ...]
+
+
 async def rows(
     store: object, query: StatsQuery, range_: DateRange, time_limit: float
 ) -> list[tuple[Any, ...]] | None:
     """The raw SQL's rows for `query` over `range_`, from the rollup of `store`; None when the
     raw SQL must answer (see `script`; or, found when running it, pending visitors or buckets
     the rollup cannot tell apart)."""
-    statements = script(store, query, range_)
-    if statements is None:
+    found_script = script(store, query, range_)
+    if found_script is None:
         return None
     run = store.query_stats_script  # type: ignore[attr-defined]  # DuckDB only (`script`)
-    found: list[tuple[Any, ...]] = await run(statements, time_limit=time_limit)
+    found: list[tuple[Any, ...]] = await run(
+        found_script.statements,
+        time_limit=time_limit,
+        reuse=(found_script.key, found_script.shared),
+    )
     if found and found[0][0]:
         return None
     return [row[1:] for row in found]
 
 
-def script(store: object, query: StatsQuery, range_: DateRange) -> list[Statement] | None:
-    """The statements answering `query` over `range_` from the rollup of `store`, to run in
-    order with nothing else in between: the last one's rows are the answer in the raw SQL's
-    shape, after a first column saying whether the raw SQL must answer instead. None when the
-    raw SQL must answer (another store, no rollup yet, a query the rollup cannot answer)."""
+def script(store: object, query: StatsQuery, range_: DateRange) -> Script | None:
+    """The statements answering `query` over `range_` from the rollup of `store`; None when
+    the raw SQL must answer (another store, no rollup yet, a query the rollup cannot answer)."""
     if getattr(store, "dialect", None) != "duckdb" or not eligible(query):
         return None
     if getattr(store, "stats_rollup_watermark", None) is None:
@@ -518,32 +533,32 @@ def script(store: object, query: StatsQuery, range_: DateRange) -> list[Statemen
         return None
     dialect = DIALECTS["duckdb"]
     bounds = [query.site_id, dialect.timestamp(range_.start), dialect.timestamp(range_.end)]
+    site_only = [query.site_id]
+    # Shared by every query of the site and range: the raw visitors' events and visits, with
+    # the columns of every rolled dimension.
+    labels = _Params()
+    attributes = "".join(
+        f",\n        coalesce({_first(d)}, {labels.add(d.none_label)}) AS {d.alias}"
+        for d in _VISIT_DIMENSIONS
+    )
     statements: list[Statement] = [
-        (_sql(_LATE), bounds),
-        (_sql(_LATE_SPANS), [query.site_id]),
+        (_sql(_LATE_NEW), site_only),
+        (_sql(_LATE_ADD), site_only),
         (_sql(_EDGE), bounds),
+        (_sql(_WINDOWS), bounds),
+        (_sql(_RAW_EVENTS, columns=", ".join(_RAW_COLUMNS)), bounds),
+        (_sql(_RAW_VISITS, duration=dialect.duration_us(), attributes=attributes), labels.values),
     ]
-    all_raw = _sql("EXISTS (SELECT 1 FROM {pending} WHERE site_id = $1)")
+    shared = len(statements)
+    # Whether the rollup cannot answer: pending visitors; for a timeseries, buckets that do
+    # not start on quarter hours.
+    all_raw = "EXISTS (SELECT 1 FROM {pending} WHERE site_id = {site})"
     if timeseries:
         assert query.interval is not None
         bucket = dialect.bucket("$3", query.interval)
         ends = bucket.replace("e.ts", "e.ts_end")
         statements.append((_sql(_BUCKETS, bucket=bucket, ends=ends), [*bounds[1:], query.timezone]))
         all_raw += " OR NOT (SELECT bool_and(whole) FROM rollup_buckets)"
-    statements.append((_sql(_WINDOWS, all_raw=all_raw), bounds))
-
-    # The raw visitors' events (sign 1), and the rolled events of late visitors (sign -1).
-    columns = ["ts", "visitor_id", "visit_id", "name"]
-    columns += [d.column for d in query.dimensions if d.column not in columns]
-    statements.append((_sql(_RAW_EVENTS, columns=", ".join(columns)), bounds))
-    by_visit = query.breakdown if query.breakdown and query.breakdown.scope == "visit" else None
-    labels = _Params()
-    attribute = ""
-    if by_visit is not None:
-        label = labels.add(by_visit.none_label)
-        attribute = f",\n    coalesce({_first(by_visit)}, {label}) AS value"
-    duration = dialect.duration_us()
-    statements.append((_sql(_RAW_VISITS, duration=duration, attribute=attribute), labels.values))
 
     # The answer: rolled sums plus raw ones, per value, ordered and paged like the raw SQL.
     params = _Params()
@@ -560,8 +575,8 @@ def script(store: object, query: StatsQuery, range_: DateRange) -> list[Statemen
         rolled = _sql(_ROLLED, table=name, sums=_rolled_sums(query.metrics), **where)
         if query.breakdown is None:
             raw = _sql(_RAW_BY_VISIT, value="CAST('' AS VARCHAR)")
-        elif by_visit is not None:
-            raw = _sql(_RAW_BY_VISIT, value="value")
+        elif query.breakdown.scope == "visit":
+            raw = _sql(_RAW_BY_VISIT, value=query.breakdown.alias)
         else:
             label = params.add(query.breakdown.none_label)
             value = f"coalesce({query.breakdown.column}, {label})"
@@ -575,6 +590,7 @@ def script(store: object, query: StatsQuery, range_: DateRange) -> list[Statemen
     answer = _sql(
         _ANSWER,
         kind=query.kind.value,
+        all_raw=_sql(all_raw, site=site),
         rolled=rolled,
         raw=raw,
         totals=_totals(query.metrics),
@@ -583,7 +599,15 @@ def script(store: object, query: StatsQuery, range_: DateRange) -> list[Statemen
         page=page,
     )
     statements.append((answer, params.values))
-    return statements
+    return Script(statements, shared, ("rollup", *bounds))
+
+
+_VISIT_DIMENSIONS = [ALL_DIMENSIONS[name] for name in DIMENSIONS if name.startswith("visit:")]
+_RAW_COLUMNS = list(
+    dict.fromkeys(
+        ["ts", "visitor_id", "visit_id", "name", *(ALL_DIMENSIONS[n].column for n in DIMENSIONS)]
+    )
+)
 
 
 # The sums each metric reads (the others are left out: summing costs more than scanning).
@@ -634,42 +658,46 @@ def _totals(metrics: tuple[str, ...]) -> str:
 # cursor's connection (small, and planned knowing their exact sizes). $1 site, $2 start,
 # $3 end of the range.
 
-# Visitors with events in the range from the watermark on. Before it, in the same call (no
-# parameters there): late visitors' spans are kept between queries until the sums change
-# (`generation`), since looking one up reads the whole spans table and late visitors change
-# little between refreshes (one without a span, new since the watermark, has NULLs).
-_LATE = """CREATE TEMP TABLE IF NOT EXISTS rollup_late_spans (
+# Late visitors: the site's visitors with events from the watermark on (all of them: one
+# late but without events in the range is read raw to no effect, as the module's doc says),
+# with their spans. Kept between queries until the sums change (`generation`): looking spans
+# up reads the whole spans table, and late visitors change little between refreshes; only new
+# ones are added (one without a span, new since the watermark, has NULLs). The first two
+# statements take no parameters (DuckDB runs several in one call only so).
+_LATE_NEW = """CREATE TEMP TABLE IF NOT EXISTS rollup_late (
     generation BIGINT, site_id VARCHAR, visitor_id BIGINT, first_ts TIMESTAMP, last_ts TIMESTAMP
 );
-DELETE FROM rollup_late_spans WHERE generation <> (SELECT generation FROM {state});
-CREATE OR REPLACE TEMP TABLE rollup_late AS
+DELETE FROM rollup_late WHERE generation <> (SELECT generation FROM {state});
+CREATE OR REPLACE TEMP TABLE rollup_late_new AS
 SELECT DISTINCT visitor_id FROM events
-WHERE site_id = $1 AND ts >= $2 AND ts < $3
-  AND ts >= (SELECT coalesce(watermark, TIMESTAMP '-infinity') FROM {state})"""
+WHERE site_id = $1 AND ts >= (SELECT coalesce(watermark, TIMESTAMP '-infinity') FROM {state})
+EXCEPT SELECT visitor_id FROM rollup_late WHERE site_id = $1"""
 
-_LATE_SPANS = """INSERT INTO rollup_late_spans
-WITH new AS MATERIALIZED (
-    SELECT visitor_id FROM rollup_late
-    EXCEPT SELECT visitor_id FROM rollup_late_spans WHERE site_id = $1
-)
-SELECT (SELECT generation FROM {state}), $1, new.visitor_id, s.first_ts, s.last_ts
-FROM new LEFT JOIN (
+_LATE_ADD = """INSERT INTO rollup_late
+SELECT (SELECT generation FROM {state}), $1, n.visitor_id, s.first_ts, s.last_ts
+FROM rollup_late_new n LEFT JOIN (
     SELECT visitor_id, first_ts, last_ts FROM {spans}
-    WHERE site_id = $1 AND visitor_id IN (SELECT visitor_id FROM new)
-) s ON s.visitor_id = new.visitor_id"""
+    WHERE site_id = $1 AND visitor_id IN (SELECT visitor_id FROM rollup_late_new)
+) s ON s.visitor_id = n.visitor_id"""
 
 # A span in the range's whole hours: its visitor's sums are in the rolled part.
 _ROLLED_SPAN = (
     "date_trunc('hour', s.first_ts) >= $2 AND date_trunc('hour', s.last_ts) <= $3 - INTERVAL 1 HOUR"
 )
 
-# Rollup visitors with events in the range whose span is not in its whole hours.
+# Edge visitors: rollup visitors with events in the range whose span is not in its whole
+# hours (it starts before the first whole hour: `start`; or ends after the last). Two
+# branches, each bounded on both columns so that DuckDB's zone maps keep the scan to the spans
+# around one end of the range.
 _EDGE = """CREATE OR REPLACE TEMP TABLE rollup_edge AS
-SELECT visitor_id, first_ts, last_ts FROM {spans}
-WHERE site_id = $1 AND first_ts < $3 AND last_ts >= $2
-  AND ((first_ts < $2 + INTERVAL 1 HOUR AND date_trunc('hour', first_ts) < $2)
-       OR (last_ts > $3 - INTERVAL 1 HOUR
-           AND date_trunc('hour', last_ts) > $3 - INTERVAL 1 HOUR))"""
+SELECT visitor_id, first_ts, last_ts, true AS start FROM {spans}
+WHERE site_id = $1 AND first_ts < $2 + INTERVAL 1 HOUR AND last_ts >= $2
+  AND date_trunc('hour', first_ts) < $2
+UNION ALL
+SELECT visitor_id, first_ts, last_ts, false FROM {spans}
+WHERE site_id = $1 AND last_ts > $3 - INTERVAL 1 HOUR AND first_ts < $3
+  AND date_trunc('hour', last_ts) > $3 - INTERVAL 1 HOUR
+  AND NOT (first_ts < $2 + INTERVAL 1 HOUR AND date_trunc('hour', first_ts) < $2)"""
 
 # Timeseries: each quarter hour of the range, its bucket, and whether the bucket is the same
 # at its end ($1 start, $2 end, $3 time zone; the raw SQL's bucket expression reads `e.ts`).
@@ -682,48 +710,46 @@ FROM (SELECT q, q AS ts, q + INTERVAL 15 MINUTE - INTERVAL 1 MICROSECOND AS ts_e
 # Where the raw visitors' events in the range are: up to `cut` (the edge visitors of the
 # start), from `low` on (the edge visitors of the end; the late visitors: from the watermark,
 # or where their span starts); the late visitors' rolled events from `old_low` to the
-# watermark. `all_raw`: the rollup cannot answer (pending visitors; for a timeseries, buckets
-# that do not start on quarter hours); then the windows are empty.
+# watermark. With pending visitors the rollup cannot answer: the windows are empty. A one-row
+# table, joined with the events: DuckDB turns the comparisons into zone-map filters on `ts`.
 _WINDOWS = """CREATE OR REPLACE TEMP TABLE rollup_windows AS
-SELECT all_raw,
-    CASE WHEN all_raw THEN TIMESTAMP '-infinity' ELSE coalesce(cut, TIMESTAMP '-infinity') END
-        AS cut,
-    CASE WHEN all_raw THEN TIMESTAMP 'infinity'
+SELECT
+    CASE WHEN pending THEN TIMESTAMP '-infinity'
+         ELSE coalesce(cut, TIMESTAMP '-infinity') END AS cut,
+    CASE WHEN pending THEN TIMESTAMP 'infinity'
          ELSE coalesce(least(watermark, end_low, late_low), TIMESTAMP 'infinity') END AS low,
-    CASE WHEN all_raw THEN TIMESTAMP 'infinity' ELSE coalesce(old_low, TIMESTAMP 'infinity') END
-        AS old_low,
+    CASE WHEN pending THEN TIMESTAMP 'infinity'
+         ELSE coalesce(old_low, TIMESTAMP 'infinity') END AS old_low,
     watermark
-FROM (SELECT ({all_raw}) AS all_raw, watermark FROM {state}),
-    (SELECT max(last_ts) FILTER (WHERE first_ts < $2 + INTERVAL 1 HOUR) AS cut,
-            min(first_ts) FILTER (WHERE last_ts > $3 - INTERVAL 1 HOUR) AS end_low
+FROM (SELECT EXISTS (SELECT 1 FROM {pending} WHERE site_id = $1) AS pending, watermark
+      FROM {state}),
+    (SELECT max(last_ts) FILTER (WHERE start) AS cut,
+            min(first_ts) FILTER (WHERE NOT start) AS end_low
      FROM rollup_edge),
     (SELECT min(s.first_ts) FILTER (WHERE s.last_ts >= $2) AS late_low,
             min(s.first_ts) FILTER (WHERE {rolled_span}) AS old_low
-     FROM rollup_late_spans s SEMI JOIN rollup_late l ON l.visitor_id = s.visitor_id
-     WHERE s.site_id = $1)"""
+     FROM rollup_late s WHERE s.site_id = $1)"""
 
-# The raw visitors' events (sign 1): the late and edge visitors', in the windows (comparisons
-# with the one row of `rollup_windows`, which DuckDB turns into zone-map filters on `ts`); and
-# (sign -1) the rolled events of late visitors whose span is in rolled hours (their events
-# before the watermark, all in their span): what the sums hold for them.
+# The raw visitors' events (sign 1): the late and edge visitors', in the windows; and (sign
+# -1) the rolled events of late visitors whose span is in rolled hours (their events before
+# the watermark, all in their span): what the sums hold for them.
 _RAW_EVENTS = """CREATE OR REPLACE TEMP TABLE rollup_raw_events AS
 SELECT 1 AS sign, {columns} FROM events, rollup_windows w
 WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND (ts <= w.cut OR ts >= w.low)
-  AND visitor_id IN (SELECT visitor_id FROM rollup_late
+  AND visitor_id IN (SELECT visitor_id FROM rollup_late WHERE site_id = $1
                      UNION ALL SELECT visitor_id FROM rollup_edge)
 UNION ALL
 SELECT -1, {columns} FROM events, rollup_windows w
 WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND ts >= w.old_low AND ts < w.watermark
   AND visitor_id IN (
-      SELECT s.visitor_id FROM rollup_late_spans s SEMI JOIN rollup_late l USING (visitor_id)
-      WHERE s.site_id = $1 AND {rolled_span})"""
+      SELECT s.visitor_id FROM rollup_late s WHERE s.site_id = $1 AND {rolled_span})"""
 
-# Per visit of the raw events (the raw SQL's `v`), with the breakdown's visit attribute.
+# Per visit of the raw events (the raw SQL's `v`), with every rolled visit dimension's value.
 _RAW_VISITS = """CREATE OR REPLACE TEMP TABLE rollup_raw_visits AS
 SELECT sign, visitor_id, visit_id,
     {duration} AS duration_us,
     count(*) FILTER (WHERE name = {pageview}) AS pageviews,
-    count(*) FILTER (WHERE name <> {pageview}) AS custom{attribute}
+    count(*) FILTER (WHERE name <> {pageview}) AS custom{attributes}
 FROM rollup_raw_events GROUP BY sign, visitor_id, visit_id"""
 
 _SIGNED = """SELECT {dim} AS dim, sum(sign{times_visitors}) AS visitors,
@@ -784,17 +810,17 @@ _RAW_TIMESERIES = """raw AS (
 )"""
 
 _ROLLED = """rolled AS (
-    SELECT value AS dim, {sums} FROM {table}, rollup_windows w
-    WHERE NOT w.all_raw AND site_id = {site} AND fh >= {start} AND lh <= {end} - INTERVAL 1 HOUR
+    SELECT value AS dim, {sums} FROM {table}, flags
+    WHERE NOT flags.all_raw AND site_id = {site} AND fh >= {start} AND lh <= {end} - INTERVAL 1 HOUR
     GROUP BY value
 )"""
 
 _ROLLED_TIMESERIES = """rolled AS (
     SELECT m.b AS dim, {sums}
-    FROM {quarters} t CROSS JOIN rollup_windows w
+    FROM {quarters} t CROSS JOIN flags
     JOIN rollup_buckets m ON m.q = t.q
     LEFT JOIN rollup_buckets p ON p.q = t.prev_q
-    WHERE NOT w.all_raw AND t.site_id = {site} AND t.fh >= {start}
+    WHERE NOT flags.all_raw AND t.site_id = {site} AND t.fh >= {start}
       AND t.lh <= {end} - INTERVAL 1 HOUR
     GROUP BY m.b
 )"""
@@ -803,7 +829,8 @@ _ROLLED_TIMESERIES = """rolled AS (
 # those selected: the raw SQL has no row for it), ordered and paged like the raw SQL; or, when
 # the rollup cannot answer, one row saying so (first column true).
 _ANSWER = """/* stats.{kind} rollup */
-WITH {rolled},
+WITH flags AS MATERIALIZED (SELECT ({all_raw}) AS all_raw),
+{rolled},
 {raw}
 SELECT false AS all_raw, * FROM (
     SELECT dim, {totals}
@@ -813,7 +840,7 @@ SELECT false AS all_raw, * FROM (
     ORDER BY {order}{page}
 )
 UNION ALL
-SELECT true, NULL, 0, 0, 0, 0, 0, 0, 0 FROM rollup_windows WHERE all_raw
+SELECT true, NULL, 0, 0, 0, 0, 0, 0, 0 FROM flags WHERE all_raw
 ORDER BY all_raw DESC, {order}"""
 
 _NAMES.update(

@@ -14,11 +14,10 @@ can never hit an append.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,10 +139,18 @@ class DuckDBEventStore:
         # start and end of each query (`_StatsCall.state`).
         self._stats_cursor = self._con.cursor()
         self._stats_lock = threading.Lock()
+        # The key of the last stats script whose shared statements' results (temporary tables
+        # of the stats cursor) are still valid: nothing else ran on the store since.
+        self._stats_reusable: Hashable | None = None
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        return await loop.run_in_executor(self._executor, self._on_thread, fn, args)
+
+    def _on_thread(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        if fn != self._query_stats:
+            self._stats_reusable = None  # anything else may have changed the data
+        return fn(*args)
 
     def _run(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Execute and fetch every row. DuckDB refuses other work on a connection (such as an
@@ -301,14 +308,24 @@ class DuckDBEventStore:
         return await self.query_stats_script([(sql, params)], time_limit=time_limit)
 
     async def query_stats_script(
-        self, statements: Sequence[tuple[str, Sequence[Any]]], *, time_limit: float
+        self,
+        statements: Sequence[tuple[str, Sequence[Any]]],
+        *,
+        time_limit: float,
+        reuse: tuple[Hashable, int] | None = None,
     ) -> list[tuple[Any, ...]]:
         """Run `statements` in order as one stats query (one call on the store thread: nothing
-        else runs in between) and return the rows of the last; the time limit is the whole's."""
+        else runs in between) and return the rows of the last; the time limit is the whole's.
+
+        `reuse=(key, n)`: the first n statements only leave results in temporary tables, and
+        depend on nothing but `key` and the data; they are skipped when the previous script
+        ran them with the same key and no other call ran on the store since."""
         call = _StatsCall()
         script = [(sql, list(params)) for sql, params in statements]
         try:
-            return await asyncio.wait_for(self._call(self._query_stats, call, script), time_limit)
+            return await asyncio.wait_for(
+                self._call(self._query_stats, call, script, reuse), time_limit
+            )
         except TimeoutError:
             # Still queued: it will not run. Running: interrupt it until it has stopped (an
             # interrupt that lands just before the query starts is lost, hence the repeat),
@@ -323,16 +340,25 @@ class DuckDBEventStore:
             raise QueryTimeout(time_limit) from None
 
     def _query_stats(
-        self, call: _StatsCall, script: list[tuple[str, list[Any]]]
+        self,
+        call: _StatsCall,
+        script: list[tuple[str, list[Any]]],
+        reuse: tuple[Hashable, int] | None = None,
     ) -> list[tuple[Any, ...]]:
         with self._stats_lock:
             if call.cancelled:
                 return []
             call.state = "running"
+        key, shared = reuse or (None, 0)
+        skip = shared if key is not None and key == self._stats_reusable else 0
+        if not skip:
+            self._stats_reusable = None  # until this script has run its shared statements
         try:
             rows: list[tuple[Any, ...]] = []
-            for sql, params in script:
+            for index, (sql, params) in enumerate(script[skip:], start=skip):
                 rows = self._stats_cursor.execute(sql, params).fetchall()
+                if index + 1 == shared:
+                    self._stats_reusable = key
             return rows
         finally:
             with self._stats_lock:
