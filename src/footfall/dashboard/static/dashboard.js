@@ -24,6 +24,10 @@ const CHART_SERIES = [
   { key: 'visitors', label: 'Visitors' },
   { key: 'pageviews', label: 'Pageviews' },
 ];
+const GOAL_SERIES = [
+  { key: 'visitors', label: 'Conversions' },
+  { key: 'events', label: 'Completions' },
+];
 const INTERVAL_LABELS = { minute: 'Minutes', hour: 'Hours', day: 'Days', week: 'Weeks', month: 'Months' };
 
 class Dashboard {
@@ -63,8 +67,10 @@ class Dashboard {
       const link = event.target.closest('a[data-nav]');
       if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
       event.preventDefault();
-      this.navigate(link.getAttribute('href'));
+      const place = this.placeOf(link);
       if (this.el.periodMenu.contains(link)) this.el.periodMenu.open = false;
+      this.navigate(link.getAttribute('href'));
+      this.refocus(place);
     });
     window.addEventListener('popstate', () => this.load());
     this.el.customRange.addEventListener('submit', (event) => {
@@ -75,6 +81,7 @@ class Dashboard {
       if (first > last) [first, last] = [last, first];
       this.el.periodMenu.open = false;
       this.navigate(hrefOf(withChanges(this.view, { period: 'custom', date: `${first},${last}`, interval: null })));
+      this.refocus({ period: true });
     });
     document.addEventListener('keydown', (event) => {
       if (event.key === 'Escape' && this.el.periodMenu.open) {
@@ -98,6 +105,28 @@ class Dashboard {
     }).observe(this.el.chart);
   }
 
+  /** Where a link sits, to put the focus back near it once the page is redrawn (the link
+   * itself is replaced): keyboard users keep their place. */
+  placeOf(link) {
+    const panel = link.closest('[data-panel]');
+    if (panel && link.closest('.tab-links')) return { panel: panel.dataset.panel };
+    if (panel) return { row: true };
+    if (this.el.intervals.contains(link)) return { intervals: true };
+    if (this.el.filterBar.contains(link)) return { chips: true };
+    return { period: true };
+  }
+
+  refocus(place) {
+    const last = (list) => list[list.length - 1];
+    let target = null;
+    if (place.choice) target = this.panels[place.choice].choices.querySelector('select');
+    else if (place.panel) target = this.panels[place.panel].tabs.querySelector('[aria-current]');
+    else if (place.intervals) target = this.el.intervals.querySelector('[aria-current]');
+    else if (place.row) target = last(this.el.chips.querySelectorAll('.chip-remove'));
+    else if (place.chips) target = this.el.chips.querySelector('.chip-remove');
+    (target || this.el.periodMenu.querySelector('summary')).focus();
+  }
+
   navigate(href) {
     const url = new URL(href, window.location.href);
     window.history.pushState(null, '', url.pathname + url.search);
@@ -106,6 +135,7 @@ class Dashboard {
 
   onChoice(panelKey, tabKey) {
     this.navigate(hrefOf(withChanges(this.view, { tabs: { [panelKey]: tabKey } })));
+    this.refocus({ choice: panelKey });
   }
 
   /** Reload the realtime numbers shortly (pageviews often come in bursts). */
@@ -139,7 +169,7 @@ class Dashboard {
     this.view = view;
     const generation = ++this.generation;
     const current = () => generation === this.generation;
-    this.showControls(view);
+    if (!quiet) this.showControls(view); // a refresh leaves the controls (and focus) alone
     this.el.error.hidden = true;
     const failed = (error) => {
       if (!current()) return;
@@ -155,7 +185,8 @@ class Dashboard {
     const aggregate = this.fetchJson('aggregate', statsParams(view, { metrics: metrics.join(','), compare: 'previous_period' }))
       .then((answer) => { if (current()) this.showMetrics(view, metrics, answer); });
     const interval = chosenInterval(view);
-    const timeseries = this.fetchJson('timeseries', statsParams(view, { metrics: 'visitors,pageviews', interval }))
+    const series = hasGoalFilter(view) ? GOAL_SERIES : CHART_SERIES;
+    const timeseries = this.fetchJson('timeseries', statsParams(view, { metrics: series.map((s) => s.key).join(','), interval }))
       .then((answer) => {
         if (!current()) return;
         this.lastChart = [view, answer];
@@ -179,7 +210,6 @@ class Dashboard {
   loadPanel(view, panel, current) {
     const frame = this.panels[panel.key];
     const tab = activeTab(panel, view);
-    showTabs(frame, view, (key, value) => this.onChoice(key, value));
     const metrics = tab.metrics.join(',');
     const params = statsParams(view, { property: tab.property, metrics, limit: ROWS }, tab.filters || []);
     const csv = statsParams(view, { property: tab.property, metrics, limit: 1000 }, tab.filters || []);
@@ -212,6 +242,9 @@ class Dashboard {
       const input = this.el.customRange.elements[name];
       input.value = value || '';
       input.max = today;
+    }
+    for (const frame of Object.values(this.panels)) {
+      showTabs(frame, view, (key, value) => this.onChoice(key, value));
     }
     // Filter chips: each removes its filter.
     this.el.filterBar.hidden = view.filters.length === 0;
@@ -267,12 +300,14 @@ class Dashboard {
   }
 
   drawChart(view, answer) {
-    const realtime = isRealtime(view);
-    const title = realtime ? 'Visitors and pageviews, last 30 minutes' : 'Visitors and pageviews';
+    const goal = hasGoalFilter(view);
+    const series = goal ? GOAL_SERIES : CHART_SERIES;
+    let title = goal ? 'Conversions' : 'Visitors and pageviews';
+    if (isRealtime(view)) title += ', last 30 minutes';
     this.el.chartTitle.textContent = title;
     const caption = `${title} by ${answer.interval}, ${periodLabel(view)}`;
-    drawChart(this.el.chart, answer.results, answer.interval, CHART_SERIES, caption);
-    drawTable(this.el.chartTable, answer.results, answer.interval, CHART_SERIES, caption);
+    drawChart(this.el.chart, answer.results, answer.interval, series, caption);
+    drawTable(this.el.chartTable, answer.results, answer.interval, series, caption);
     this.el.chart.setAttribute('aria-busy', 'false');
   }
 }

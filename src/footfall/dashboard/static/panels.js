@@ -226,5 +226,12 @@ export function showRows(frame, view, tab, answer, csvHref, caption) {
   const wrap = document.createElement('div');
   wrap.className = 'table-wrap';
   wrap.append(table);
+  // A refresh (the realtime view's) must not take the focus from a row being read.
+  const focused = frame.body.contains(document.activeElement)
+    && document.activeElement.closest('tr[data-value]');
   frame.body.replaceChildren(wrap);
+  if (focused) {
+    const again = [...body.rows].find((tr) => tr.dataset.value === focused.dataset.value);
+    if (again) again.querySelector('a').focus();
+  }
 }
