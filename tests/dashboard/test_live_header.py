@@ -13,6 +13,7 @@ event loop (`tests.api.test_live_stream.live_server`) and streams are read over 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -201,3 +202,22 @@ async def test_stopping_the_server_ends_header_streams(live: LiveServer) -> None
         live.services.live.close_streams()  # what a stop signal does
         assert await stream.ended(timeout=2.0)
     await until(lambda: live.services.live.streams == 0)
+
+
+async def test_one_heartbeat_per_beat_however_many_sites(tmp_path: Path, clock: FakeClock) -> None:
+    settings = live_settings(tmp_path, live_heartbeat_seconds=0.2)
+    async with live_server(settings, clock) as live:
+        meta = live.services.meta
+        extra = [(await meta.create_site(f"s{n}.example", None, clock.now())).id for n in range(3)]
+        alice = await member(live, "alice@example.org", live.site_id, *extra)
+        async with header_stream(live, alice) as stream:
+            for _ in range(4):
+                await next_count(stream)
+            beats = []
+            for _ in range(4):
+                block = await stream.next_block()
+                assert block.comments == ["keep-alive"] and block.data is None
+                beats.append(time.monotonic())
+            # Four subscriptions each get the hub's beat; the stream writes one line per beat.
+            gaps = [later - earlier for earlier, later in itertools.pairwise(beats)]
+            assert min(gaps) >= 0.1, gaps
