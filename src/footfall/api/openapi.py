@@ -93,8 +93,9 @@ def _stats_parameters(kind: query.Kind) -> list[dict[str, Any]]:
         _query_parameter(
             "period",
             "Date range, in the time zone `timezone`: `day` (the day `date`, default today), "
-            "`today`, `24h` (rolling), `7d` and `30d` (today included), `month` (month to "
-            "date), `last_month`, `12mo` (this month included), `custom` (`date`).",
+            "`today`, `30m` (the last 30 minutes, by minute), `24h` (rolling), `7d` and `30d` "
+            "(today included), `month` (month to date), `last_month`, `12mo` (this month "
+            "included), `custom` (`date`).",
             {"enum": list(periods.PERIODS), "default": periods.DEFAULT_PERIOD},
         ),
         _query_parameter(
