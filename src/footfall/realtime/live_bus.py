@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 LISTEN_TIMEOUT = 10.0
 """Seconds a subscriber waits for a message before checking its connection (PING when idle)."""
 
+CLOSE_TIMEOUT = 5.0
+"""Seconds `close` waits for the publisher and subscriber tasks to end."""
+
 MAX_BACKOFF = 5.0
 """Longest wait between two attempts to resubscribe while Redis is unreachable."""
 
@@ -48,6 +51,7 @@ class RedisLiveBus:
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribed = asyncio.Event()
+        self._closing = False
         self.published = 0
         self.received = 0
 
@@ -65,18 +69,25 @@ class RedisLiveBus:
             await asyncio.wait_for(self._subscribed.wait(), 2.0)
 
     async def close(self) -> None:
+        """Stop both tasks. redis-py may swallow a cancellation that lands inside a command,
+        so the publisher also stops on the `_closing` flag and the wait is bounded."""
+        self._closing = True
+        self._ready.set()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=CLOSE_TIMEOUT)
+            if pending:
+                log.warning("live bus: tasks still running at close", extra={"tasks": len(pending)})
         self._tasks = []
         await self._client.aclose()
 
     async def _publisher(self) -> None:
         down = False
-        while True:
+        while not self._closing:
             await self._ready.wait()
+            if self._closing:
+                return
             self._ready.clear()
             sites, self._pending = self._pending, set()
             message = "\n".join([self.instance, *sites])
@@ -91,7 +102,7 @@ class RedisLiveBus:
 
     async def _subscriber(self, hub: LiveHub) -> None:
         backoff = 0.1
-        while True:
+        while not self._closing:
             pubsub: Any = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
