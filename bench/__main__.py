@@ -3,6 +3,7 @@
     python -m bench                 # the full run (about 15 minutes on 2 cores)
     python -m bench --quick         # short runs, 1M stored events (a few minutes)
     python -m bench --scenarios realtime --duration 3 --repeat 1
+    python -m bench --scenarios stats --stats-sizes 1000000,10000000
 
 Every server is a real process on 127.0.0.1 with its own temporary data folder; every load
 run is bounded in time (wrk's `-d`) and the exact-count run in requests. Markdown goes to
@@ -27,11 +28,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import ingestion, memory, procfs, profile, realtime, report, wrk
+from bench import ingestion, memory, procfs, profile, realtime, report, stats, wrk
 from bench.config import BenchConfig, Targets
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SCENARIOS = ("memory", "ingestion", "realtime")
+SCENARIOS = ("memory", "ingestion", "realtime", "stats")
 
 
 def _log(message: str) -> None:
@@ -49,6 +50,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stored-events", type=int, help="old events for the realtime stage 2")
     parser.add_argument(
         "--concurrency", help="comma-separated ingestion connection counts (default 1,16,64,256)"
+    )
+    parser.add_argument(
+        "--stats-sizes", help="comma-separated stats dashboard sizes in events (default 1M,10M)"
+    )
+    parser.add_argument(
+        "--no-postgres", action="store_true", help="stats scenario: DuckDB only (no PostgreSQL)"
     )
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folders")
@@ -71,6 +78,10 @@ def _config(args: argparse.Namespace, workdir: Path) -> BenchConfig:
         changes["stored_events"] = args.stored_events
     if args.concurrency:
         changes["concurrencies"] = tuple(int(c) for c in args.concurrency.split(","))
+    if args.stats_sizes:
+        changes["stats_sizes"] = tuple(int(n) for n in args.stats_sizes.split(","))
+    if args.no_postgres:
+        changes["stats_postgres"] = False
     return dataclasses.replace(config, **changes)
 
 
@@ -114,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             results["ingestion"] = ingestion.run(config, _log)
         if "realtime" in config.scenarios:
             results["realtime"] = realtime.run(config, _log)
+        if "stats" in config.scenarios:
+            results["stats"] = stats.run(config, _log)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -23,7 +23,11 @@ class BenchConfig:
     memory_visitors: int = 100_000
     profile_seconds: float = 10.0
     profile: bool = True
-    scenarios: tuple[str, ...] = ("memory", "ingestion", "realtime")
+    scenarios: tuple[str, ...] = ("memory", "ingestion", "realtime", "stats")
+    stats_sizes: tuple[int, ...] = (1_000_000, 10_000_000)  # events of the dashboard's site
+    stats_runs: int = 5  # warm runs of the dashboard (medians)
+    stats_pg_runs: int = 3  # on PostgreSQL, where a run at 10M takes a while
+    stats_postgres: bool = True
 
     @classmethod
     def quick(cls, workdir: Path) -> BenchConfig:
@@ -34,6 +38,9 @@ class BenchConfig:
             stored_events=1_000_000,
             exact_requests=5_000,
             profile_seconds=4.0,
+            stats_sizes=(1_000_000,),
+            stats_runs=3,
+            stats_pg_runs=2,
         )
 
 
@@ -50,3 +57,8 @@ class Targets:
     realtime_growth_max: float = 0.10  # "no growth": rps within 10 % across visitors/events
     bytes_per_visitor_max: float = 200
     idle_rss_mib_max: float = 100
+    # The stats dashboard (30 days, warm) on DuckDB: ms at most, by events of the site.
+    stats_dashboard_ms_max: tuple[tuple[int, float], ...] = (
+        (1_000_000, 100.0),
+        (10_000_000, 300.0),
+    )

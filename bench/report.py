@@ -139,6 +139,7 @@ def verdicts(results: dict[str, Any], targets: Targets) -> list[Verdict]:
                 idle < targets.idle_rss_mib_max,
             )
         )
+    out += _stats_verdicts(results.get("stats"), targets)
     return out
 
 
@@ -287,6 +288,7 @@ def markdown(results: dict[str, Any], targets: Targets) -> str:
             f"({bulk['file_mib']:,.0f} MiB DuckDB file); restart took "
             f"{realtime['restart_s']:.2f} s.",
         ]
+    lines += _stats_markdown(results.get("stats"))
     memory = results.get("memory")
     if memory or realtime or ingestion:
         lines += ["", "## Memory", ""]
@@ -370,6 +372,107 @@ def markdown(results: dict[str, Any], targets: Targets) -> str:
             )
     lines.append("")
     return "\n".join(lines)
+
+
+def _stats_verdicts(stats: dict[str, Any] | None, targets: Targets) -> list[Verdict]:
+    if not stats:
+        return []
+    out = []
+    limits = dict(targets.stats_dashboard_ms_max)
+    for entry in stats["sizes"]:
+        duck = entry["duckdb"]
+        limit = limits.get(entry["events"])
+        warm = duck["rollup"]["warm_total_ms"]
+        if limit is not None:
+            out.append(
+                Verdict(
+                    f"stats dashboard (30 days, {len(stats['queries'])} queries) <= {limit:g} ms "
+                    f"on DuckDB at {entry['events']:,} events",
+                    f"{warm:.0f} ms warm, {duck['rollup']['cold_total_ms']:.0f} ms cold "
+                    f"({warm / duck['baseline_ms']:.1f}x a count(*) of the range; the raw SQL: "
+                    f"{_fmt(duck['raw']['warm_total_ms'])} ms)",
+                    warm <= limit,
+                )
+            )
+        out.append(
+            Verdict(
+                f"stats rollup answers = raw SQL answers ({entry['events']:,} events)",
+                "equal" if duck["same_answers"] else "different",
+                bool(duck["same_answers"]),
+            )
+        )
+    return out
+
+
+def _stats_markdown(stats: dict[str, Any] | None) -> list[str]:
+    if not stats:
+        return []
+    lines = [
+        "",
+        f"## Stats: the dashboard's {len(stats['queries'])} queries over {stats['days'] - 1} "
+        f"days ({stats['zone']}), through the engine",
+    ]
+    for entry in stats["sizes"]:
+        duck, pg = entry["duckdb"], entry.get("postgres")
+        http = duck.get("http")
+        header = ["query", "DuckDB cold", "DuckDB warm", "DuckDB raw SQL", "HTTP warm"]
+        if pg:
+            header += ["PostgreSQL cold", "PostgreSQL warm"]
+        rows = []
+        for label in [*stats["queries"], None]:
+
+            def cell(part: dict[str, Any] | None, key: str, label: str | None = label) -> str:
+                if part is None:
+                    return ""
+                value = part[key + "_total_ms"] if label is None else part[key + "_ms"][label]
+                return _fmt(value, 1 if value < 100 else 0)
+
+            row = [
+                "**total**" if label is None else label,
+                cell(duck["rollup"], "cold"),
+                cell(duck["rollup"], "warm"),
+                cell(duck["raw"], "warm"),
+                cell(http, "warm"),
+            ]
+            if pg:
+                row += [cell(pg["raw"], "cold"), cell(pg["raw"], "warm")]
+            rows.append(row)
+        lines += ["", f"### {entry['events']:,} events (ms)", ""]
+        lines += _table(header, rows)
+        rolled = duck["rollup"]
+        lines += [
+            "",
+            f"DuckDB: {entry['events']:,} events of the site (+{duck['other_site_events']:,} of "
+            f"another) loaded in {duck['load_s']:.1f} s; rollup built in "
+            f"{duck['rollup_build_s']:.1f} s; file {duck['file_mib']:,.0f} MiB. Warm totals "
+            f"{', '.join(f'{t:,.0f}' for t in rolled['warm_totals_ms'])} ms (median "
+            f"{rolled['warm_total_ms']:,.0f}); baseline `count(*)` of the range "
+            f"{duck['baseline_ms']:.2f} ms, so the dashboard costs "
+            f"{rolled['warm_total_ms'] / duck['baseline_ms']:.1f} of them (raw SQL: "
+            f"{duck['raw']['warm_total_ms'] / duck['baseline_ms']:,.0f}); other processes used "
+            f"{rolled['other_cpu_pct']:.0f}% of a core meanwhile. Rollup and raw SQL answers "
+            f"{'equal' if duck['same_answers'] else '**differ**'}.",
+        ]
+        if pg:
+            lines += [
+                "",
+                f"PostgreSQL: loaded with COPY + ANALYZE in {pg['load_s']:.1f} s; baseline "
+                f"`count(*)` {pg['baseline_ms']:.1f} ms, the dashboard costs "
+                f"{pg['raw']['warm_total_ms'] / pg['baseline_ms']:,.1f} of them; other "
+                f"processes (the server included) used {pg['raw']['other_cpu_pct']:.0f}% of a "
+                "core.",
+            ]
+        profile = duck.get("profile")
+        if profile:
+            lines += ["", "Where the time goes (DuckDB, the rollup's statements, warm, ms):", ""]
+            lines += _table(
+                ["query", "statements"],
+                [
+                    [label, ", ".join(f"{name} {ms:.1f}" for name, ms in steps)]
+                    for label, steps in profile.items()
+                ],
+            )
+    return lines
 
 
 def as_dicts(items: list[Verdict]) -> list[dict[str, Any]]:

@@ -711,7 +711,7 @@ FROM (SELECT q, q AS ts, q + INTERVAL 15 MINUTE - INTERVAL 1 MICROSECOND AS ts_e
 # start), from `low` on (the edge visitors of the end; the late visitors: from the watermark,
 # or where their span starts); the late visitors' rolled events from `old_low` to the
 # watermark. With pending visitors the rollup cannot answer: the windows are empty. A one-row
-# table, joined with the events: DuckDB turns the comparisons into zone-map filters on `ts`.
+# table, joined with the events (see `_RAW_EVENTS`).
 _WINDOWS = """CREATE OR REPLACE TEMP TABLE rollup_windows AS
 SELECT
     CASE WHEN pending THEN TIMESTAMP '-infinity'
@@ -732,12 +732,20 @@ FROM (SELECT EXISTS (SELECT 1 FROM {pending} WHERE site_id = $1) AS pending, wat
 
 # The raw visitors' events (sign 1): the late and edge visitors', in the windows; and (sign
 # -1) the rolled events of late visitors whose span is in rolled hours (their events before
-# the watermark, all in their span): what the sums hold for them.
+# the watermark, all in their span): what the sums hold for them. Three branches, each with
+# plain comparisons that DuckDB turns into zone-map filters (it does not for an OR, nor for
+# branches with the same subquery): up to `cut` every raw visitor; after it, from `low` on,
+# the others than the edge visitors of the start (none of whose events is after `cut`).
 _RAW_EVENTS = """CREATE OR REPLACE TEMP TABLE rollup_raw_events AS
 SELECT 1 AS sign, {columns} FROM events, rollup_windows w
-WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND (ts <= w.cut OR ts >= w.low)
+WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND ts <= w.cut
   AND visitor_id IN (SELECT visitor_id FROM rollup_late WHERE site_id = $1
                      UNION ALL SELECT visitor_id FROM rollup_edge)
+UNION ALL
+SELECT 1, {columns} FROM events, rollup_windows w
+WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND ts > w.cut AND ts >= w.low
+  AND visitor_id IN (SELECT visitor_id FROM rollup_late WHERE site_id = $1
+                     UNION ALL SELECT visitor_id FROM rollup_edge WHERE NOT start)
 UNION ALL
 SELECT -1, {columns} FROM events, rollup_windows w
 WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND ts >= w.old_low AND ts < w.watermark
