@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format bench setup
+.PHONY: run test lint format bench setup audit
 
 $(BIN)/footfall: pyproject.toml scripts/setup.sh
 	scripts/setup.sh
@@ -21,10 +21,14 @@ test: setup
 	scripts/start-services.sh
 	$(BIN)/python -m pytest
 
-lint: setup
+lint: setup audit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## Fail on known vulnerabilities in the installed packages (pip-audit; see the script).
+audit: setup
+	$(BIN)/python scripts/audit_dependencies.py
 
 format: setup
 	$(BIN)/ruff format .

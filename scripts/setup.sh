@@ -11,5 +11,7 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
+# setuptools too: a new venv carries Python's bundled one, which has known vulnerabilities
+# (the dependency audit of `make lint` would fail on it).
+"$VENV/bin/python" -m pip install --quiet --upgrade pip setuptools
 "$VENV/bin/python" -m pip install --quiet -e ".[dev]"

@@ -3,7 +3,8 @@
 The request id comes from the `X-Request-ID` header when a proxy set a sane one, else it is
 generated; the middleware stores it in a context variable so every log line of that request
 carries it, and echoes it in the response. Secrets (tokens, Authorization headers) are never
-passed to the logger.
+passed to the logger, and every line is passed through `tokens.redact` in case a client put a
+token where a path or a value is logged.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import sys
 import time
 
 import orjson
+
+from footfall.auth.tokens import redact
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "footfall_request_id", default=None
@@ -48,7 +51,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        return redact(orjson.dumps(entry, default=str).decode())
 
 
 def configure(level: str = "INFO") -> None:

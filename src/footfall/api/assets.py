@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from footfall import tracker
+from footfall.api import csp
 from footfall.services import Services
 
 
@@ -75,6 +76,6 @@ async def demo_page(request: Request) -> Response:
     services: Services = request.app.state.services
     website_id = services.settings.demo_site_id or ""
     base = f"{request.url.scheme}://{request.url.netloc}"
-    return HTMLResponse(
-        _DEMO_PAGE.format(snippet=snippet(base, website_id), website_id=html.escape(website_id))
-    )
+    page = _DEMO_PAGE.format(snippet=snippet(base, website_id), website_id=html.escape(website_id))
+    policy = csp.page_policy(page, scripts_from_self=True)
+    return HTMLResponse(page, headers={"Content-Security-Policy": policy})

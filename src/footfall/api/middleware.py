@@ -22,6 +22,12 @@ log = logging.getLogger("footfall.access")
 error_log = logging.getLogger("footfall.errors")
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# On every answer unless the handler chose its own: no MIME sniffing (a JSON body or a script
+# is never run as something else), and no Referer sent from anything this server serves.
+_SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
 _ERROR_BODY = orjson.dumps({"error": INTERNAL_ERROR})
 
 
@@ -29,7 +35,8 @@ def _incoming_request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
             candidate: str = value.decode("latin-1")
-            if _VALID_REQUEST_ID.match(candidate):
+            # A token is a valid-looking id too: never log or echo one.
+            if _VALID_REQUEST_ID.match(candidate) and "vt_" not in candidate:
                 return candidate
             break
     return os.urandom(16).hex()  # 128 random bits, a fifth of uuid4()'s cost
@@ -53,7 +60,10 @@ class RequestContextMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["status"] = message["status"]
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", raw_id)]
+                headers = [*message.get("headers", ()), (b"x-request-id", raw_id)]
+                present = {name for name, _ in headers}
+                headers.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         try:

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from footfall import __version__
-from footfall.api import live, throttle
+from footfall.api import csp, live, throttle
 from footfall.api.responses import json_response
 from footfall.auth import api_auth
 from footfall.ingestion.drops import DropReason
@@ -802,4 +802,5 @@ def _render() -> str:
 
 async def docs_page(_request: Request) -> Response:
     """GET /docs — the API reference rendered from the OpenAPI document (no external assets)."""
-    return HTMLResponse(_render())
+    page = _render()
+    return HTMLResponse(page, headers={"Content-Security-Policy": csp.page_policy(page)})

@@ -13,6 +13,7 @@ from urllib.parse import unquote_plus
 import orjson
 from starlette.responses import Response
 
+from footfall.auth.tokens import redact
 from footfall.errors import (
     ApiError,
     PayloadTooLarge,
@@ -79,7 +80,7 @@ def error_response(error: ApiError, headers: Mapping[str, str] | None = None) ->
         # The rest of the body is still on its way (or never comes): the connection cannot
         # carry another request, so end it instead of reading what was refused.
         merged["Connection"] = "close"
-    return json_response({"error": error.message}, error.status, merged)
+    return json_response({"error": redact(error.message)}, error.status, merged)
 
 
 def internal_error(headers: Mapping[str, str] | None = None) -> Response:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import zlib
 
@@ -23,6 +24,7 @@ CHECKSUM_LENGTH = 6
 TOKEN_LENGTH = len(PREFIX) + RANDOM_LENGTH + CHECKSUM_LENGTH
 DISPLAY_PREFIX_LENGTH = len(PREFIX) + 6
 _ALPHABET_SET = frozenset(ALPHABET)
+_TOKEN_LIKE = re.compile(r"vt_[0-9A-Za-z]{6,}")
 
 
 def _base62(number: int, width: int) -> str:
@@ -62,6 +64,17 @@ def hash_token(token: str) -> str:
 def display_prefix(token: str) -> str:
     """The non-secret start of a token shown in listings (`vt_AbC123…`)."""
     return token[:DISPLAY_PREFIX_LENGTH]
+
+
+def redact(text: str) -> str:
+    """`text` with every token-shaped string cut to its display prefix (`vt_AbC123…`).
+
+    The last line of defence for logs and error bodies: a client that puts its token where a
+    token does not belong (a URL path, a query value that an error message names) must not
+    have it written to a log or echoed back."""
+    if PREFIX not in text:
+        return text
+    return _TOKEN_LIKE.sub(lambda found: found.group(0)[:DISPLAY_PREFIX_LENGTH] + "…", text)
 
 
 def digests_equal(a: str, b: str) -> bool:
