@@ -7,6 +7,7 @@ tier's in-memory limiter runs inside the app, on the test's clock.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -74,8 +75,24 @@ async def test_failed_authentication_takes_nothing_from_the_bucket(limited: Runn
     await limited.services.meta.revoke_token(wrong, limited.clock.now())
     for _ in range(10):
         assert (await limited.realtime(token=wrong)).status_code == 401
-        assert (await limited.realtime(site_id="no-such-site")).status_code == 404
+    for _ in range(2):  # (made-up website ids have a limit of their own, below)
+        assert (await limited.realtime(site_id=str(uuid.uuid4()))).status_code == 404
     assert [(await limited.realtime()).status_code for _ in range(3)] == [200] * 3
+
+
+async def test_made_up_website_ids_are_charged_to_the_client(limited: Running) -> None:
+    """Each unknown id costs a lookup: past the client's ingestion bucket (burst 2 here), a
+    client naming made-up websites gets 429s on the Realtime and Stats APIs too."""
+    answers = [await limited.realtime(site_id=str(uuid.uuid4())) for _ in range(3)]
+    assert [a.status_code for a in answers] == [404, 404, 429]
+    assert_limited(answers[2], "1")
+    stats = await limited.client.get(
+        "/api/v1/stats/aggregate",
+        params={"websiteId": str(uuid.uuid4())},
+        headers={"Authorization": f"Bearer {limited.token}"},
+    )
+    assert stats.status_code == 429
+    assert (await limited.realtime()).status_code == 200  # the real site is not affected
 
 
 async def test_stats_limit_per_token(limited: Running) -> None:

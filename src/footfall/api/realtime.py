@@ -14,8 +14,7 @@ from footfall.api.responses import (
     preflight,
     query_value,
 )
-from footfall.api.throttle import EXPOSE_HEADERS, enforce, with_limit_headers
-from footfall.auth.api_auth import authorize_site
+from footfall.api.throttle import EXPOSE_HEADERS, authorize, enforce, with_limit_headers
 from footfall.clock import iso_millis
 from footfall.errors import ApiError
 from footfall.services import Services
@@ -44,9 +43,7 @@ async def realtime(request: Request) -> Response:
     # `path` (a page or section) is optional: without it the answer is the contract's exactly.
     path_text = query_value(query, "path") if b"path" in query else None
     try:
-        auth, token_id = await authorize_site(
-            services.meta, request.headers.get("authorization"), website_id
-        )
+        auth, token_id = await authorize(services, request, website_id)
         now = services.clock.now()
         limit = await services.limits.realtime(token_id, now)
         enforce(limit)

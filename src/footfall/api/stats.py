@@ -16,8 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from footfall.api.responses import NO_STORE, error_response, json_response, preflight
-from footfall.api.throttle import EXPOSE_HEADERS, enforce
-from footfall.auth.api_auth import authorize_site
+from footfall.api.throttle import EXPOSE_HEADERS, authorize, enforce
 from footfall.errors import ApiError
 from footfall.services import Services
 from footfall.stats import Kind, StatsQuery, answer, csv_export, parse_query
@@ -67,11 +66,7 @@ def csv_download(body: dict[str, Any], query: StatsQuery, headers: Mapping[str, 
 async def _answer(request: Request, kind: Kind) -> tuple[dict[str, Any], StatsQuery]:
     """Authorise, parse, run: the answer and its query; `ApiError` for any failure."""
     services: Services = request.app.state.services
-    auth, token_id = await authorize_site(
-        services.meta,
-        request.headers.get("authorization"),
-        request.query_params.get("websiteId"),
-    )
+    auth, token_id = await authorize(services, request, request.query_params.get("websiteId"))
     now = services.clock.now()
     enforce(await services.limits.stats(token_id, now))
     body, query = await run_query(

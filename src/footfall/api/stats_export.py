@@ -20,8 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from footfall.api.responses import NO_STORE, error_response
-from footfall.api.throttle import EXPOSE_HEADERS, enforce
-from footfall.auth.api_auth import authorize_site
+from footfall.api.throttle import EXPOSE_HEADERS, authorize, enforce
 from footfall.errors import ApiError
 from footfall.services import Services
 from footfall.stats import csv_export
@@ -46,11 +45,7 @@ async def export_events(request: Request) -> Response:
     """
     services: Services = request.app.state.services
     try:
-        auth, token_id = await authorize_site(
-            services.meta,
-            request.headers.get("authorization"),
-            request.query_params.get("websiteId"),
-        )
+        auth, token_id = await authorize(services, request, request.query_params.get("websiteId"))
         now = services.clock.now()
         enforce(await services.limits.stats(token_id, now))
         range_ = csv_export.parse_export(request.query_params.multi_items(), now)

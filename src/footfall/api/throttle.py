@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from footfall.errors import TooManyRequests
+from starlette.requests import Request
+
+from footfall.auth.api_auth import authorize_site
+from footfall.errors import NotFound, TooManyRequests
+from footfall.ingestion.client_ip import client_ip
 from footfall.ratelimit.base import RATE_LIMIT_HEADERS, Decision
+from footfall.services import Services
+from footfall.storage.models import SiteAuth
 
 EXPOSE_HEADERS = ", ".join(RATE_LIMIT_HEADERS)
 """`Access-Control-Expose-Headers` of limited endpoints, so browser code can read them."""
@@ -16,6 +22,24 @@ def enforce(decision: Decision | None) -> None:
     """Raise `TooManyRequests` (429, `Retry-After`, `RateLimit-*`) for a denial."""
     if decision is not None and not decision.allowed:
         raise TooManyRequests(decision.retry_after_seconds, decision.headers())
+
+
+async def authorize(
+    services: Services, request: Request, website_id: str | None
+) -> tuple[SiteAuth, str]:
+    """`authorize_site` (the Realtime API's checks, in order) for a request naming its website,
+    charging a request that names no existing website to its client's ingestion bucket: an
+    unknown id costs a lookup, so a flood of made-up ids gets 429s once past that limit."""
+    try:
+        return await authorize_site(services.meta, request.headers.get("authorization"), website_id)
+    except NotFound:
+        ip = client_ip(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            services.settings.trusted_proxies,
+        )
+        enforce(await services.limits.unknown_site(ip, services.clock.now()))
+        raise
 
 
 def with_limit_headers(
