@@ -136,6 +136,16 @@ class Settings(BaseSettings):
     rate_limit_ingest_site_burst: int = Field(
         default=10_000, ge=1, description="Events per website allowed at once."
     )
+    rate_limit_live_client_per_second: float = Field(
+        default=20.0,
+        ge=0,
+        description="Public live-count requests (`/api/v1/live`, stream opens) per second per "
+        "client address (keyed by a salted hash, never stored), sustained (0: no limit). A "
+        "widget asks once per page view, like the tracker's pageview: the same defaults.",
+    )
+    rate_limit_live_client_burst: int = Field(
+        default=200, ge=1, description="Public live-count requests per client address at once."
+    )
     request_head_timeout_seconds: float = Field(
         default=10.0,
         gt=0,

@@ -26,6 +26,8 @@ LIMITS = {
     "rate_limit_ingest_client_burst": 2,
     "rate_limit_ingest_site_per_second": 1.0,
     "rate_limit_ingest_site_burst": 5,
+    "rate_limit_live_client_per_second": 1.0,
+    "rate_limit_live_client_burst": 2,
 }
 
 
@@ -187,3 +189,27 @@ async def test_a_zero_rate_turns_a_limit_off(settings: Settings, clock: FakeCloc
             )
             assert response.status_code == 200
             assert "ratelimit-limit" not in response.headers
+
+
+async def test_public_live_count_limit_per_client(limited: Running) -> None:
+    """Per client, not per publishable key: the key is shared by every visitor's widget, so
+    one abuser is refused while other visitors' widgets keep their count."""
+    origin = "https://example.com"
+    key = await limited.services.keys.create(limited.site.id, limited.clock.now(), origins=[origin])
+
+    async def live(ip: str, stream: bool = False) -> httpx.Response:
+        return await limited.client.get(
+            "/api/v1/live/stream" if stream else "/api/v1/live",
+            params={"key": key.key},
+            headers={"Origin": origin, "X-Forwarded-For": ip},
+        )
+
+    answers = [await live("198.51.100.1") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[0].headers["ratelimit-remaining"] == "1"
+    assert_limited(answers[2], "1")
+    refused_stream = await live("198.51.100.1", stream=True)  # stream opens share the bucket
+    assert_limited(refused_stream, "1")
+    assert (await live("198.51.100.2")).status_code == 200  # another visitor is unaffected
+    limited.clock.advance(1.0)
+    assert (await live("198.51.100.1")).status_code == 200

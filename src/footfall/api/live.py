@@ -42,6 +42,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from footfall.api.responses import NO_STORE, RawJSONResponse, error_response, query_value
+from footfall.api.throttle import EXPOSE_HEADERS, enforce, request_client_ip, with_limit_headers
 from footfall.auth import publishable, tokens
 from footfall.clock import iso_millis
 from footfall.errors import ApiError, BadRequest, Forbidden, Unauthorized
@@ -59,7 +60,11 @@ INVALID_KEY = "Invalid publishable key"
 ORIGIN_NOT_ALLOWED = "Origin not allowed for this key"
 PATH_NOT_ALLOWED = "Path not allowed for this key"
 
-_ERROR_HEADERS = {"Cache-Control": NO_STORE, "Access-Control-Allow-Origin": "*"}
+_ERROR_HEADERS = {
+    "Cache-Control": NO_STORE,
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": EXPOSE_HEADERS,  # a widget may read Retry-After
+}
 
 
 def parse_path(text: str) -> PathPattern:
@@ -149,6 +154,10 @@ async def live_count(request: Request) -> Response:
     services: Services = request.app.state.services
     try:
         live = await authorize_live(services, request)
+        decision = await services.limits.live(
+            request_client_ip(services, request), services.clock.now()
+        )
+        enforce(decision)
         count = await count_for(services, live.site_id, live.pattern)
         now = services.clock.now()
         await services.keys.note_used(live.grant.key.id, now)
@@ -160,8 +169,9 @@ async def live_count(request: Request) -> Response:
         (b"cache-control", NO_STORE.encode()),
         (b"access-control-allow-origin", live.cors_origin()),
         (b"vary", b"Origin"),
+        (b"access-control-expose-headers", EXPOSE_HEADERS.encode()),
     ]
-    return RawJSONResponse(body, 200, headers)
+    return RawJSONResponse(body, 200, with_limit_headers(headers, decision))
 
 
 async def live_preflight(request: Request) -> Response:
@@ -284,6 +294,9 @@ async def live_stream(request: Request) -> Response:
     services: Services = request.app.state.services
     try:
         live = await authorize_live(services, request)
+        enforce(
+            await services.limits.live(request_client_ip(services, request), services.clock.now())
+        )
         sub = await services.live.subscribe(live.site_id, live.pattern)
     except ApiError as error:
         return live_error(error)

@@ -33,13 +33,18 @@ async def authorize(
     try:
         return await authorize_site(services.meta, request.headers.get("authorization"), website_id)
     except NotFound:
-        ip = client_ip(
-            request.client.host if request.client else None,
-            request.headers.get("x-forwarded-for"),
-            services.settings.trusted_proxies,
-        )
+        ip = request_client_ip(services, request)
         enforce(await services.limits.unknown_site(ip, services.clock.now()))
         raise
+
+
+def request_client_ip(services: Services, request: Request) -> str:
+    """The client's address as the trusted-proxy settings resolve it (never stored)."""
+    return client_ip(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        services.settings.trusted_proxies,
+    )
 
 
 def with_limit_headers(
@@ -55,6 +60,7 @@ _LIMITED = {
     ("get", "/api/v1/stats/"): "the API token's",
     ("post", "/api/event"): "the client's or the site's",
     ("post", "/api/v1/events"): "the site's",
+    ("get", "/api/v1/live"): "the client's",
 }
 
 

@@ -6,6 +6,7 @@
 | stats | the API token | 10/s, burst 100 | `GET /api/v1/stats/*` |
 | ingestion per client | a salted hash of the client IP | 20/s, burst 200 | `POST /api/event` (*) |
 | ingestion per site | the website | 1,000 events/s, burst 10,000 | both ingestion endpoints |
+| live per client | a salted hash of the client IP | 20/s, burst 200 | `/api/v1/live` (+ stream) |
 
 (*) Also charged for a request naming a website id that does not exist: each costs a lookup.
 
@@ -43,6 +44,9 @@ class ApiRateLimits:
         self.site_limit = RateLimit.optional(
             settings.rate_limit_ingest_site_per_second, settings.rate_limit_ingest_site_burst
         )
+        self.live_limit = RateLimit.optional(
+            settings.rate_limit_live_client_per_second, settings.rate_limit_live_client_burst
+        )
 
     async def realtime(self, token_id: str, now: float) -> Decision | None:
         if self.realtime_limit is None:
@@ -69,6 +73,16 @@ class ApiRateLimits:
         if not checks:
             return None
         return await self.limiter.acquire(checks, now, events)
+
+    async def live(self, client_ip: str, now: float) -> Decision | None:
+        """A public live-count request or stream opening from the client at `client_ip`.
+
+        Per client, not per publishable key: a key is shared by every visitor of its site, so
+        limiting the key would let one abuser silence the widget for everyone."""
+        if self.live_limit is None:
+            return None
+        key = "lc:" + await self._client_key(client_ip, now)
+        return await self.limiter.acquire(((key, self.live_limit),), now)
 
     async def unknown_site(self, client_ip: str, now: float) -> Decision | None:
         """Charge the client's bucket for a request naming no existing website: looking an
