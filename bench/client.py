@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bench.payloads import EVENT_ID_SLOT
 from bench.wrk import RawRequest
 
 
 def encode(request: RawRequest, host: str) -> bytes:
-    """The request as bytes on the wire (keep-alive, Content-Length)."""
-    body = request.body.encode()
+    """The request as bytes on the wire (keep-alive, Content-Length); a fresh event id in the
+    body's `EVENT_ID_SLOT`, as replay.lua does."""
+    body = request.body.replace(EVENT_ID_SLOT, uuid.uuid4().hex[:16]).encode()
     lines = [f"{request.method} {request.path} HTTP/1.1", f"Host: {host}"]
     lines += [f"{name}: {value}" for name, value in request.headers.items()]
     if body or request.method == "POST":

@@ -19,6 +19,9 @@ from datetime import UTC, datetime
 from bench.wrk import RawRequest
 
 DOMAIN = "example.com"
+EVENT_ID_SLOT = "_bench_event_id_"
+"""Stands for the event id in a tracker body: the load generators put a fresh one there on
+every send (bench/lua/replay.lua, `client.encode`), as the tracker does for every event."""
 SEED = 20251126
 
 _WINDOWS = ("Windows NT 10.0; Win64; x64", "Windows NT 10.0; WOW64", "Windows NT 6.1; Win64; x64")
@@ -182,6 +185,7 @@ def tracker_requests(
             "url": rng.choice(urls) + rng.choice(_UTM),
             "referrer": rng.choice(_REFERRERS),
             "screenWidth": rng.choice(_SCREENS),
+            "eventId": EVENT_ID_SLOT,
         }
         if rng.random() < 0.05:
             name, props = rng.choice(_EVENTS)

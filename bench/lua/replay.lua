@@ -9,6 +9,9 @@
 --                  possible. Read when the script loads, because wrk decides whether to call
 --                  delay() before init() runs. Sends follow an absolute schedule (1 ms timer
 --                  resolution), so the mean rate holds; at most N requests are in flight.
+-- A body holding the slot `_bench_event_id_` (16 characters) gets a fresh 16-character event id
+-- there on every send (the run's start time, the thread and a counter, in hex): the tracker
+-- sends a new eventId with every event, and replaying a fixed one would measure duplicates.
 -- done() prints one line "BENCH_JSON {...}" with counts by status, marked answers, errors
 -- and latency percentiles in microseconds (from the first byte written to the last read).
 
@@ -33,6 +36,9 @@ function setup(thread)
 end
 
 local requests = {}
+local EVENT_ID_SLOT = "_bench_event_id_"
+local run_tag = math.floor(now_ms() * 1000) % 4294967296
+local sent = 0
 local index = 1
 local next_due = nil
 local marker = nil
@@ -80,7 +86,13 @@ function init(args)
       end
       local body = f[4]
       if body ~= nil and #body == 0 then body = nil end
-      table.insert(requests, wrk.format(f[1], f[2], headers, body))
+      local raw = wrk.format(f[1], f[2], headers, body)
+      local at = string.find(raw, EVENT_ID_SLOT, 1, true)
+      if at then
+        table.insert(requests, {string.sub(raw, 1, at - 1), string.sub(raw, at + #EVENT_ID_SLOT)})
+      else
+        table.insert(requests, raw)
+      end
     end
   end
   file:close()
@@ -93,6 +105,10 @@ function request()
   local r = requests[index]
   index = index + 1
   if index > #requests then index = 1 end
+  if type(r) == "table" then
+    sent = sent + 1
+    return r[1] .. string.format("%08x%02x%06x", run_tag, (id or 0) % 256, sent % 16777216) .. r[2]
+  end
   return r
 end
 
