@@ -38,15 +38,28 @@ _ACCEPTED_HEADERS = [(b"content-type", b"application/json")] + [
 ]
 
 
-def _privacy_signal(request: Request) -> bool:
+def _header_map(request: Request) -> dict[bytes, bytes]:
+    """The raw request headers by (lowercase) name, the first of repeated ones winning as in
+    Starlette's `Headers.get`: one pass instead of a scan of every header per lookup."""
+    return dict(reversed(request.scope["headers"]))
+
+
+def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
+    value = headers.get(name)
+    return None if value is None else value.decode("latin-1")
+
+
+def _privacy_signal(headers: dict[bytes, bytes]) -> bool:
     """The browser asks not to be tracked: Global Privacy Control or Do Not Track."""
-    headers = request.headers
-    return headers.get("sec-gpc", "").strip() == "1" or headers.get("dnt", "").strip() == "1"
+    return headers.get(b"sec-gpc", b"").strip() == b"1" or headers.get(b"dnt", b"").strip() == b"1"
 
 
-def _purpose(request: Request) -> str | None:
-    headers = request.headers
-    return headers.get("sec-purpose") or headers.get("purpose") or headers.get("x-purpose")
+def _purpose(headers: dict[bytes, bytes]) -> str | None:
+    return (
+        _header(headers, b"sec-purpose")
+        or _header(headers, b"purpose")
+        or _header(headers, b"x-purpose")
+    )
 
 
 async def track(request: Request) -> Response:
@@ -63,9 +76,10 @@ async def track(request: Request) -> Response:
             request, settings.max_body_bytes, settings.request_body_timeout_seconds
         )
         payload = parse(TrackerHit, body)
+        request_headers = _header_map(request)
         ip = client_ip(
             request.client.host if request.client else None,
-            request.headers.get("x-forwarded-for"),
+            _header(request_headers, b"x-forwarded-for"),
             settings.trusted_proxies,
         )
         now = services.clock.now()
@@ -79,9 +93,9 @@ async def track(request: Request) -> Response:
             auth.site,
             now,
             ip=ip,
-            user_agent=request.headers.get("user-agent", ""),
-            purpose=_purpose(request),
-            privacy_signal=_privacy_signal(request),
+            user_agent=_header(request_headers, b"user-agent") or "",
+            purpose=_purpose(request_headers),
+            privacy_signal=_privacy_signal(request_headers),
         )
         result = await services.pipeline.process(hit)
         if not isinstance(result, DropReason) and not await services.dedup.admit([result]):

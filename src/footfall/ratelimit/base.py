@@ -56,6 +56,9 @@ class RateLimit:
     capacity: int = field(init=False, repr=False)
     """Microseconds of room in a full bucket (`burst` intervals)."""
     policy: str = field(init=False, repr=False)
+    raw_burst: bytes = field(init=False, repr=False, compare=False)
+    raw_policy: bytes = field(init=False, repr=False, compare=False)
+    """`burst` and `policy` as header values, encoded once (the realtime hot path sends them)."""
 
     def __post_init__(self) -> None:
         if not self.rate > 0 or self.burst < 1:
@@ -65,6 +68,8 @@ class RateLimit:
         object.__setattr__(self, "capacity", interval * self.burst)
         window = max(1, math.ceil(self.capacity / MICROS))
         object.__setattr__(self, "policy", f"{self.burst};w={window}")
+        object.__setattr__(self, "raw_burst", str(self.burst).encode())
+        object.__setattr__(self, "raw_policy", self.policy.encode())
 
     @classmethod
     def optional(cls, rate: float, burst: int) -> RateLimit | None:
@@ -102,8 +107,17 @@ class Decision:
         return values
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
-        """`headers()` as raw ASGI header pairs (for the hot endpoints' precomputed headers)."""
-        return [(name.lower().encode(), value.encode()) for name, value in self.headers().items()]
+        """`headers()` as raw ASGI header pairs (for the hot endpoints' precomputed headers),
+        in the same order; only the per-request values are formatted."""
+        raw = [
+            (b"ratelimit-limit", self.limit.raw_burst),
+            (b"ratelimit-remaining", str(self.remaining).encode()),
+            (b"ratelimit-reset", str(math.ceil(self.reset_after)).encode()),
+            (b"ratelimit-policy", self.limit.raw_policy),
+        ]
+        if not self.allowed:
+            raw.append((b"retry-after", str(self.retry_after_seconds).encode()))
+        return raw
 
 
 def evaluate(tat: int | None, now: int, limit: RateLimit, cost: int) -> tuple[Decision, int]:
