@@ -4,6 +4,7 @@
     python -m bench --quick         # short runs, 1M stored events (a few minutes)
     python -m bench --scenarios realtime --duration 3 --repeat 1
     python -m bench --scenarios stats --stats-sizes 1000000,10000000
+    python -m bench --scenarios live --live-streams 5000
 
 Every server is a real process on 127.0.0.1 with its own temporary data folder; every load
 run is bounded in time (wrk's `-d`) and the exact-count run in requests. Markdown goes to
@@ -13,6 +14,7 @@ stdout at the end; progress lines go to stderr.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import os
@@ -28,11 +30,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import ingestion, memory, procfs, profile, realtime, report, stats, wrk
+from bench import ingestion, live_streams, memory, procfs, profile, realtime, report, stats, wrk
 from bench.config import BenchConfig, Targets
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SCENARIOS = ("memory", "ingestion", "realtime", "stats")
+SCENARIOS = ("memory", "ingestion", "realtime", "stats", "live")
 
 
 def _log(message: str) -> None:
@@ -56,6 +58,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-postgres", action="store_true", help="stats scenario: DuckDB only (no PostgreSQL)"
+    )
+    parser.add_argument(
+        "--live-streams", type=int, help="live scenario: open streams (default 5,000; quick 1,000)"
     )
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folders")
@@ -108,6 +113,14 @@ def _meta(config: BenchConfig, argv: list[str]) -> dict[str, Any]:
     }
 
 
+def _live(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """The live-streams scenario (bench/live_streams.py): 5,000 open streams (1,000 quick)."""
+    streams = args.live_streams or (1_000 if args.quick else 5_000)
+    updates, hold = (5, 5.0) if args.quick else (20, 20.0)
+    _log(f"live: {streams:,} streams, {updates} changes, held {hold:g} s")
+    return asyncio.run(live_streams.run(streams, updates, 1.0, hold, workdir))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parse(argv)
@@ -127,12 +140,24 @@ def main(argv: list[str] | None = None) -> int:
             results["realtime"] = realtime.run(config, _log)
         if "stats" in config.scenarios:
             results["stats"] = stats.run(config, _log)
+        if "live" in config.scenarios:
+            results["live"] = _live(args, config.workdir)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     targets = Targets()
     results["targets"] = report.as_dicts(report.verdicts(results, targets))
     text = report.markdown(results, targets)
+    if "live" in results:
+        meta = results["meta"]
+        live_meta = {
+            "when": meta["date"],
+            "cpu": meta["cpu"],
+            "cores": meta["nproc"],
+            "load": ", ".join(f"{x:.2f}" for x in meta["load_average"]),
+            "command": meta["command"],
+        }
+        text += "\n## Live streams\n\n" + live_streams.markdown(results["live"], live_meta)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (args.out / "latest.md").write_text(text)

@@ -27,7 +27,7 @@ HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 180.0  # a restart on a large event store rebuilds live state first
 _RATE_LIMITS = [
     f"{kind}_{part}"
-    for kind in ("REALTIME", "STATS", "INGEST_CLIENT", "INGEST_SITE")
+    for kind in ("REALTIME", "STATS", "INGEST_CLIENT", "INGEST_SITE", "LIVE_CLIENT")
     for part in ("PER_SECOND", "BURST")
 ]
 
