@@ -8,60 +8,26 @@ request. `keys create` prints the key alone on its last line.
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from footfall.cli.common import DataDir, JsonFlag, echo_json, fail, now, run_meta
 from footfall.clock import iso_millis
-from footfall.config import Settings
 from footfall.errors import NotFoundError
-from footfall.storage.meta import SqlMetaStore
 from footfall.storage.publishable_keys import PublishableKey, PublishableKeyStore
 
 keys_app = typer.Typer(
     help="Create, list and revoke publishable keys (live-counter widget).", no_args_is_help=True
 )
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data folder of the embedded tier [env: FOOTFALL_DATA_DIR; default ./footfall-data]",
-        show_default=False,
-    ),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-
 T = TypeVar("T")
 
 
 def _run(data_dir: Path | None, action: Callable[[PublishableKeyStore], Awaitable[T]]) -> T:
-    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
-
-    async def run() -> T:
-        meta = await SqlMetaStore.open(
-            database_url=settings.database_url, sqlite_path=settings.meta_path
-        )
-        try:
-            return await action(PublishableKeyStore(meta))
-        finally:
-            await meta.close()
-
-    return asyncio.run(run())
-
-
-def _now() -> float:
-    return datetime.now(UTC).timestamp()
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"Error: {message}", err=True)
-    return typer.Exit(1)
+    return run_meta(data_dir, lambda meta: action(PublishableKeyStore(meta)))
 
 
 def key_json(key: PublishableKey) -> dict[str, Any]:
@@ -113,13 +79,13 @@ def keys_create(
         key = _run(
             data_dir,
             lambda keys: keys.create(
-                website_id, _now(), origins=origin or [], paths=path or [], name=name
+                website_id, now(), origins=origin or [], paths=path or [], name=name
             ),
         )
     except (ValueError, NotFoundError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
-        typer.echo(json.dumps(key_json(key)))
+        echo_json(key_json(key))
         return
     typer.echo(f"Publishable key {key.id} for {website_id} ({_describe(key)}):")
     typer.echo(key.key)
@@ -135,9 +101,9 @@ def keys_list(
     try:
         found = _run(data_dir, lambda keys: keys.list_keys(website_id))
     except NotFoundError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
-        typer.echo(json.dumps([key_json(k) for k in found]))
+        echo_json([key_json(k) for k in found])
         return
     if not found:
         typer.echo(f"No publishable keys. Create one: footfall keys create {website_id} --origin …")
@@ -154,7 +120,7 @@ def keys_revoke(
 ) -> None:
     """Revoke a publishable key: it stops working at once, also on running servers."""
     try:
-        revoked = _run(data_dir, lambda keys: keys.revoke(key, _now()))
+        revoked = _run(data_dir, lambda keys: keys.revoke(key, now()))
     except NotFoundError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"Revoked publishable key {revoked.id} ({revoked.key}) of {revoked.site_id}.")

@@ -8,20 +8,27 @@ run and take effect at their next request. Commands that print data take `--json
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from footfall.accounts.users import UserStore
+from footfall.cli.common import (
+    DataDir,
+    JsonFlag,
+    echo_json,
+    fail,
+    now,
+    run_meta,
+    settings_for,
+    when,
+    with_meta,
+)
 from footfall.cli.keys import keys_app
 from footfall.cli.users import users_app
-from footfall.clock import iso_millis
 from footfall.config import Settings
 from footfall.errors import NotFoundError, StoreInUse
 from footfall.serving import uvicorn_options
@@ -36,62 +43,12 @@ sites_app = typer.Typer(help="Add, list, update and delete websites.", no_args_i
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(sites_app, name="sites")
 app.add_typer(tokens_app, name="tokens")
-goals_app = typer.Typer(help="Add, list and delete conversion goals.", no_args_is_help=True)
-app.add_typer(goals_app, name="goals")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data folder of the embedded tier [env: FOOTFALL_DATA_DIR; default ./footfall-data]",
-        show_default=False,
-    ),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-
-
-def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    return Settings(**values)
-
+goals_app = typer.Typer(help="Add, list and delete conversion goals.", no_args_is_help=True)
+app.add_typer(goals_app, name="goals")
 
 T = TypeVar("T")
-
-
-def _with_meta(settings: Settings, action: Callable[[SqlMetaStore], Awaitable[T]]) -> T:
-    """Open the metadata store the settings name, run `action` on it, close it."""
-
-    async def run() -> T:
-        meta = await SqlMetaStore.open(
-            database_url=settings.database_url, sqlite_path=settings.meta_path
-        )
-        try:
-            return await action(meta)
-        finally:
-            await meta.close()
-
-    return asyncio.run(run())
-
-
-def _meta(data_dir: Path | None, action: Callable[[SqlMetaStore], Awaitable[T]]) -> T:
-    return _with_meta(_settings(data_dir), action)
-
-
-def _now() -> float:
-    return datetime.now(UTC).timestamp()
-
-
-def _when(ts: float | None) -> str:
-    return "never" if ts is None else iso_millis(ts)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"Error: {message}", err=True)
-    return typer.Exit(1)
 
 
 # -- serve / migrate ------------------------------------------------------------------------
@@ -117,10 +74,10 @@ def serve(
     from footfall import logs
     from footfall.app import create_app
 
-    settings = _settings(data_dir, host=host, port=port)
+    settings = settings_for(data_dir, host=host, port=port)
     logs.configure(settings.log_level)
     if workers > 1 and not settings.cluster:
-        raise _fail(
+        raise fail(
             "--workers needs cluster mode (FOOTFALL_DATABASE_URL and FOOTFALL_REDIS_URL): on "
             "the embedded tier one process owns the data folder's files."
         )
@@ -145,12 +102,12 @@ def _prepare_demo(settings: Settings) -> str:
         existing = [
             s for s in await meta.find_sites_by_domain("localhost") if s.name == "Demo site"
         ]
-        site = existing[0] if existing else await meta.create_site("localhost", "Demo site", _now())
-        token, _ = await meta.create_token(site.id, _now(), name="demo")
+        site = existing[0] if existing else await meta.create_site("localhost", "Demo site", now())
+        token, _ = await meta.create_token(site.id, now(), name="demo")
         return site, token
 
-    site, token = _with_meta(settings, prepare)
-    users = _with_meta(settings, lambda meta: UserStore(meta.engine).count())
+    site, token = with_meta(settings, prepare)
+    users = with_meta(settings, lambda meta: UserStore(meta.engine).count())
     dashboard = "login   <- sign in" if users else "setup   <- create the owner account"
     base = settings.base_url()
     where = (
@@ -182,7 +139,7 @@ def migrate(data_dir: DataDir = None) -> None:
     async def run(meta: SqlMetaStore) -> str | None:
         return await migrations.current_revision(meta.engine)
 
-    revision = _meta(data_dir, run)  # opening the store migrates it
+    revision = run_meta(data_dir, run)  # opening the store migrates it
     typer.echo(f"Metadata schema at revision {revision}")
 
 
@@ -207,7 +164,7 @@ def _transfer(settings: Settings, action: Callable[[SqlMetaStore, EventStore], A
         finally:
             await events.close()
 
-    return _with_meta(settings, with_events)
+    return with_meta(settings, with_events)
 
 
 @app.command("export")
@@ -218,12 +175,12 @@ def export_command(
     """Write every site, token digest and event to a file (stop an embedded server first)."""
     from footfall import transfer
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     try:
         with path.open("wb") as out:
-            counts = _transfer(settings, lambda m, e: transfer.export_all(m, e, out, _now()))
+            counts = _transfer(settings, lambda m, e: transfer.export_all(m, e, out, now()))
     except StoreInUse as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"Exported {counts.sites} sites, {counts.tokens} tokens, {counts.events} events.")
 
 
@@ -235,12 +192,12 @@ def import_command(
     """Load an export into this installation (e.g. cluster mode); existing sites are refused."""
     from footfall import transfer
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     try:
         with path.open("rb") as source:
             counts = _transfer(settings, lambda m, e: transfer.import_all(m, e, source))
     except (ValueError, StoreInUse) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"Imported {counts.sites} sites, {counts.tokens} tokens, {counts.events} events.")
 
 
@@ -256,11 +213,11 @@ def sites_add(
 ) -> None:
     """Add a website; prints its new website id."""
     try:
-        site = _meta(data_dir, lambda meta: meta.create_site(domain, name, _now()))
+        site = run_meta(data_dir, lambda meta: meta.create_site(domain, name, now()))
     except ValueError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
-        typer.echo(json.dumps({"websiteId": site.id, "domain": site.domain, "name": site.name}))
+        echo_json({"websiteId": site.id, "domain": site.domain, "name": site.name})
     else:
         typer.echo(f"Added {site.domain} ({site.name}). Website id:")
         typer.echo(site.id)
@@ -269,18 +226,18 @@ def sites_add(
 @sites_app.command("list")
 def sites_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """List websites."""
-    sites = _meta(data_dir, lambda meta: meta.list_sites())
+    sites = run_meta(data_dir, lambda meta: meta.list_sites())
     if as_json:
         rows = [
             {
                 "websiteId": s.id,
                 "domain": s.domain,
                 "name": s.name,
-                "createdAt": _when(s.created_at),
+                "createdAt": when(s.created_at),
             }
             for s in sites
         ]
-        typer.echo(json.dumps(rows))
+        echo_json(rows)
         return
     if not sites:
         typer.echo("No sites yet. Add one: footfall sites add example.com")
@@ -347,17 +304,17 @@ def sites_update(
     if retention_days is not None:
         changes["retention_days"] = retention_days or None
     if allowed_hostnames and clear_allowed_hostnames:
-        raise _fail("give either --allowed-hostname or --clear-allowed-hostnames, not both")
+        raise fail("give either --allowed-hostname or --clear-allowed-hostnames, not both")
     if allowed_hostnames or clear_allowed_hostnames:
         changes["allowed_hostnames"] = tuple(allowed_hostnames or ())
     if not changes:
-        raise _fail("nothing to change: give at least one setting (see --help)")
+        raise fail("nothing to change: give at least one setting (see --help)")
     try:
-        site = _meta(data_dir, lambda meta: meta.update_site(website_id, **changes))
+        site = run_meta(data_dir, lambda meta: meta.update_site(website_id, **changes))
     except (NotFoundError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
-        typer.echo(json.dumps(_site_settings_json(site)))
+        echo_json(_site_settings_json(site))
         return
     retention = f"{site.retention_days} days" if site.retention_days else "keep all events"
     typer.echo(f"Updated {site.domain} ({site.name}), website id {site.id}:")
@@ -377,9 +334,9 @@ def sites_delete(
     if not yes and not typer.confirm(f"Delete site {website_id} and all its data?"):
         raise typer.Exit(1)
     try:
-        _meta(data_dir, lambda meta: meta.delete_site(website_id, _now()))
+        run_meta(data_dir, lambda meta: meta.delete_site(website_id, now()))
     except NotFoundError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"Deleted site {website_id}.")
 
 
@@ -395,15 +352,11 @@ def tokens_create(
 ) -> None:
     """Create an API token; prints it once (the last line of output is the token alone)."""
     try:
-        token, info = _meta(data_dir, lambda meta: meta.create_token(website_id, _now(), name))
+        token, info = run_meta(data_dir, lambda meta: meta.create_token(website_id, now(), name))
     except NotFoundError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
-        typer.echo(
-            json.dumps(
-                {"id": info.id, "websiteId": website_id, "prefix": info.prefix, "token": token}
-            )
-        )
+        echo_json({"id": info.id, "websiteId": website_id, "prefix": info.prefix, "token": token})
         return
     typer.echo(f"Token {info.id} for {website_id}. Copy it now: it is not shown again.")
     typer.echo(token)
@@ -423,33 +376,31 @@ def tokens_list(
         return await meta.list_tokens(website_id)
 
     try:
-        infos = _meta(data_dir, listing)
+        infos = run_meta(data_dir, listing)
     except NotFoundError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "id": t.id,
-                        "prefix": t.prefix,
-                        "name": t.name,
-                        "createdAt": _when(t.created_at),
-                        "lastUsedAt": _when(t.last_used_at) if t.last_used_at else None,
-                        "revokedAt": _when(t.revoked_at) if t.revoked_at else None,
-                    }
-                    for t in infos
-                ]
-            )
+        echo_json(
+            [
+                {
+                    "id": t.id,
+                    "prefix": t.prefix,
+                    "name": t.name,
+                    "createdAt": when(t.created_at),
+                    "lastUsedAt": when(t.last_used_at) if t.last_used_at else None,
+                    "revokedAt": when(t.revoked_at) if t.revoked_at else None,
+                }
+                for t in infos
+            ]
         )
         return
     if not infos:
         typer.echo(f"No tokens. Create one: footfall tokens create {website_id}")
     for t in infos:
-        state = f"revoked {_when(t.revoked_at)}" if t.revoked_at else "active"
+        state = f"revoked {when(t.revoked_at)}" if t.revoked_at else "active"
         typer.echo(
-            f"{t.id}  {t.prefix}…  created {_when(t.created_at)}  "
-            f"last used {_when(t.last_used_at)}  {state}  {t.name}"
+            f"{t.id}  {t.prefix}…  created {when(t.created_at)}  "
+            f"last used {when(t.last_used_at)}  {state}  {t.name}"
         )
 
 
@@ -460,9 +411,9 @@ def tokens_revoke(
 ) -> None:
     """Revoke a token: it stops working at once, also on a running server."""
     try:
-        info = _meta(data_dir, lambda meta: meta.revoke_token(token, _now()))
+        info = run_meta(data_dir, lambda meta: meta.revoke_token(token, now()))
     except NotFoundError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"Revoked token {info.id} ({info.prefix}…) of {info.site_id}.")
 
 
@@ -476,7 +427,7 @@ def _goal_json(goal: Goal) -> dict[str, Any]:
         "kind": goal.kind,
         "match": goal.match,
         "name": goal.name,
-        "createdAt": _when(goal.created_at),
+        "createdAt": when(goal.created_at),
     }
 
 
@@ -509,16 +460,16 @@ def goals_add(
     elif event is not None and page is None:
         kind, match = "event", event
     else:
-        raise _fail("give either --page PATTERN or --event NAME")
+        raise fail("give either --page PATTERN or --event NAME")
     try:
-        goal = _meta(
+        goal = run_meta(
             data_dir,
-            lambda meta: GoalStore(meta.engine).create(website_id, kind, match, _now(), name),
+            lambda meta: GoalStore(meta.engine).create(website_id, kind, match, now(), name),
         )
     except (NotFoundError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
-        typer.echo(json.dumps(_goal_json(goal)))
+        echo_json(_goal_json(goal))
     else:
         typer.echo(f"Added goal {goal.id}: {goal.name} ({goal.kind} {goal.match}).")
 
@@ -537,11 +488,11 @@ def goals_list(
         return await GoalStore(meta.engine).for_site(website_id)
 
     try:
-        goals = _meta(data_dir, listing)
+        goals = run_meta(data_dir, listing)
     except NotFoundError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
-        typer.echo(json.dumps([_goal_json(goal) for goal in goals]))
+        echo_json([_goal_json(goal) for goal in goals])
         return
     if not goals:
         typer.echo(f"No goals. Add one: footfall goals add {website_id} --page /signup")
@@ -556,7 +507,7 @@ def goals_delete(
 ) -> None:
     """Delete a goal: it leaves the stats at once (the events stay)."""
     try:
-        goal = _meta(data_dir, lambda meta: GoalStore(meta.engine).delete(goal_id))
+        goal = run_meta(data_dir, lambda meta: GoalStore(meta.engine).delete(goal_id))
     except NotFoundError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"Deleted goal {goal.id} ({goal.name}) of {goal.site_id}.")

@@ -9,20 +9,15 @@ sessions at once, also on a running server.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sys
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
 from footfall.accounts.sessions import SessionStore
 from footfall.accounts.users import UserStore
+from footfall.cli.common import DataDir, JsonFlag, echo_json, fail, now, run_meta
 from footfall.clock import iso_millis
-from footfall.config import Settings
 from footfall.errors import NotFoundError
 from footfall.storage.meta import SqlMetaStore
 
@@ -30,44 +25,10 @@ users_app = typer.Typer(
     help="Create, list and delete dashboard users; set passwords.", no_args_is_help=True
 )
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data folder of the embedded tier [env: FOOTFALL_DATA_DIR; default ./footfall-data]",
-        show_default=False,
-    ),
-]
 PasswordStdin = Annotated[
     bool,
     typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
 ]
-
-T = TypeVar("T")
-
-
-def _run(data_dir: Path | None, action: Callable[[SqlMetaStore], Awaitable[T]]) -> T:
-    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
-
-    async def run() -> T:
-        meta = await SqlMetaStore.open(
-            database_url=settings.database_url, sqlite_path=settings.meta_path
-        )
-        try:
-            return await action(meta)
-        finally:
-            await meta.close()
-
-    return asyncio.run(run())
-
-
-def _now() -> float:
-    return datetime.now(UTC).timestamp()
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"Error: {message}", err=True)
-    return typer.Exit(1)
 
 
 def _password(from_stdin: bool) -> str:
@@ -93,23 +54,23 @@ def users_create(
     async def create(meta: SqlMetaStore) -> tuple[str, bool]:
         store = UserStore(meta.engine)
         first = await store.count() == 0
-        user = await store.create(email, password, _now(), is_admin=admin or first)
+        user = await store.create(email, password, now(), is_admin=admin or first)
         return user.email, user.is_admin
 
     try:
-        address, is_admin = _run(data_dir, create)
+        address, is_admin = run_meta(data_dir, create)
     except ValueError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"Created user {address}{' (administrator)' if is_admin else ''}.")
 
 
 @users_app.command("list")
 def users_list(
     data_dir: DataDir = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List dashboard users."""
-    found = _run(data_dir, lambda meta: UserStore(meta.engine).list())
+    found = run_meta(data_dir, lambda meta: UserStore(meta.engine).list())
     if as_json:
         rows = [
             {
@@ -120,7 +81,7 @@ def users_list(
             }
             for u in found
         ]
-        typer.echo(json.dumps(rows))
+        echo_json(rows)
         return
     if not found:
         typer.echo("No users yet. Open the dashboard, or: footfall users create EMAIL --admin")
@@ -140,9 +101,9 @@ def users_delete(
     if not yes and not typer.confirm(f"Delete user {email}?"):
         raise typer.Exit(1)
     try:
-        user = _run(data_dir, lambda meta: UserStore(meta.engine).delete(email))
+        user = run_meta(data_dir, lambda meta: UserStore(meta.engine).delete(email))
     except NotFoundError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"Deleted user {user.email}.")
 
 
@@ -160,11 +121,11 @@ def users_set_password(
         user = await store.by_email(email)
         if user is None:
             raise NotFoundError(f"no user with email {email.strip()}")
-        await store.set_password(user.id, password, _now())
+        await store.set_password(user.id, password, now())
         return await SessionStore(meta.engine).end_all_for(user.id)
 
     try:
-        ended = _run(data_dir, change)
+        ended = run_meta(data_dir, change)
     except (ValueError, NotFoundError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"Password of {email.strip().lower()} changed; {ended} session(s) signed out.")
