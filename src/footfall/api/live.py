@@ -32,16 +32,16 @@ shutdown every stream ends cleanly (browsers reconnect, to another instance).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from dataclasses import dataclass
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Send
 
 from footfall.api.responses import NO_STORE, RawJSONResponse, error_response, query_value
+from footfall.api.sse import KEEP_ALIVE, EventStreamResponse, write_chunk
 from footfall.api.throttle import EXPOSE_HEADERS, enforce, request_client_ip, with_limit_headers
 from footfall.auth import publishable, tokens
 from footfall.clock import iso_millis
@@ -206,7 +206,7 @@ def stream_message(topic: Topic, minimum: int) -> bytes:
     return message
 
 
-class EventStream(Response):
+class EventStream(EventStreamResponse):
     """One stream: the current count at once, then every change, heartbeats in between.
 
     Ends when the client leaves, when the key no longer allows the request (checked at each
@@ -214,48 +214,39 @@ class EventStream(Response):
     """
 
     def __init__(self, services: Services, live: LiveRequest, sub: Subscription) -> None:
+        super().__init__(
+            [(b"access-control-allow-origin", live.cors_origin()), (b"vary", b"Origin")]
+        )
         self.services = services
         self.live = live
         self.sub = sub
-        self.background = None
-        self.status_code = 200
-        self.raw_headers = [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", NO_STORE.encode()),
-            (b"x-accel-buffering", b"no"),  # nginx: pass each event on at once
-            (b"access-control-allow-origin", live.cors_origin()),
-            (b"vary", b"Origin"),
-        ]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        settings = self.services.settings
-        sub, topic, hub = self.sub, self.sub.topic, self.services.live
+    async def events(self, send: Send) -> None:
+        sub, topic = self.sub, self.sub.topic
         minimum = self.live.grant.live_min_count
-        gone = asyncio.ensure_future(_until_disconnect(receive))
-        gone.add_done_callback(lambda _: sub.signal(CLOSED))
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            retry = f"retry: {settings.live_retry_ms}\n".encode()
-            await _chunk(send, retry + stream_message(topic, minimum))
-            sent = (topic.version, minimum)
-            while True:
-                what = await sub.wait()
-                if what == CLOSED:
-                    break
-                if what == HEARTBEAT:
-                    allowed = await self._still_allowed()
-                    if allowed is None:
-                        break
-                    minimum = allowed
-                if (topic.version, minimum) != sent:
-                    await _chunk(send, stream_message(topic, minimum))
-                    sent = (topic.version, minimum)
-                elif what == HEARTBEAT:
-                    await _chunk(send, b": keep-alive\n\n")
-        finally:
-            gone.cancel()
-            hub.unsubscribe(sub)
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        retry = f"retry: {self.services.settings.live_retry_ms}\n".encode()
+        await write_chunk(send, retry + stream_message(topic, minimum))
+        sent = (topic.version, minimum)
+        while True:
+            what = await sub.wait()
+            if what == CLOSED:
+                return
+            if what == HEARTBEAT:
+                allowed = await self._still_allowed()
+                if allowed is None:
+                    return
+                minimum = allowed
+            if (topic.version, minimum) != sent:
+                await write_chunk(send, stream_message(topic, minimum))
+                sent = (topic.version, minimum)
+            elif what == HEARTBEAT:
+                await write_chunk(send, KEEP_ALIVE)
+
+    def client_left(self) -> None:
+        self.sub.signal(CLOSED)
+
+    def release(self) -> None:
+        self.services.live.unsubscribe(self.sub)
 
     async def _still_allowed(self) -> int | None:
         """The site's minimum if the key still allows this stream, else None. A metadata
@@ -273,15 +264,6 @@ class EventStream(Response):
         ):
             return None
         return grant.live_min_count
-
-
-async def _chunk(send: Send, body: bytes) -> None:
-    await send({"type": "http.response.body", "body": body, "more_body": True})
-
-
-async def _until_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
 
 
 async def live_stream(request: Request) -> Response:

@@ -22,11 +22,10 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Send
 
 from footfall.accounts.models import Role
-from footfall.api.responses import NO_STORE
+from footfall.api.sse import KEEP_ALIVE, EventStreamResponse, write_chunk
 from footfall.clock import iso_millis
 from footfall.dashboard.auth import SignedIn
 from footfall.dashboard.state import Dashboard
@@ -74,64 +73,59 @@ async def subscribe_all(board: Dashboard, ids: tuple[str, ...]) -> list[Subscrip
     return subs
 
 
-class LiveHeaderStream(Response):
+class LiveHeaderStream(EventStreamResponse):
     """One browser tab's header stream; ends when the client leaves, the session ends, the
     user's sites change, or the server stops (`LiveHub.close_streams`)."""
 
     def __init__(self, board: Dashboard, signed_in: SignedIn, subs: list[Subscription]) -> None:
+        super().__init__()
         self.board = board
         self.signed_in = signed_in
         self.subs = subs
-        self.background = None
-        self.status_code = 200
-        self.raw_headers = [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", NO_STORE.encode()),
-            (b"x-accel-buffering", b"no"),  # nginx: pass each event on at once
-        ]
+        self.signals: asyncio.Queue[_Signal] = asyncio.Queue()
+        self.pumps: list[asyncio.Future[None]] = []
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def events(self, send: Send) -> None:
         services = self.board.services
         hub = services.live
-        signals: asyncio.Queue[_Signal] = asyncio.Queue()
-        pumps = [asyncio.ensure_future(_pump(sub, signals)) for sub in self.subs]
-        gone = asyncio.ensure_future(_until_disconnect(receive))
-        gone.add_done_callback(lambda _: signals.put_nowait((None, CLOSED)))
+        signals = self.signals
+        self.pumps = [asyncio.ensure_future(_pump(sub, signals)) for sub in self.subs]
         loop = asyncio.get_running_loop()
         beat_at = float("-inf")  # when the last heartbeat was acted on
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            retry = f"retry: {services.settings.live_retry_ms}\n".encode()
-            sent = {sub: sub.topic.version for sub in self.subs}
-            await _chunk(send, retry + b"".join(count_event(sub.topic) for sub in self.subs))
-            while True:
-                sub, what = await signals.get()
-                if what == CLOSED:
-                    break
-                if what == HEARTBEAT:
-                    # Every subscription gets the hub's heartbeat: act on the first of a beat.
-                    if loop.time() - beat_at < hub.heartbeat / 2:
-                        continue
-                    beat_at = loop.time()
-                    if not await self._still_allowed():
-                        break
-                    changed = [s for s in self.subs if s.topic.version != sent[s]]
-                else:
-                    assert sub is not None
-                    changed = [sub] if sub.topic.version != sent[sub] else []
-                for each in changed:
-                    sent[each] = each.topic.version
-                if changed:
-                    await _chunk(send, b"".join(count_event(s.topic) for s in changed))
-                elif what == HEARTBEAT:
-                    await _chunk(send, b": keep-alive\n\n")
-        finally:
-            gone.cancel()
-            for pump in pumps:
-                pump.cancel()
-            for sub in self.subs:
-                hub.unsubscribe(sub)
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        retry = f"retry: {services.settings.live_retry_ms}\n".encode()
+        sent = {sub: sub.topic.version for sub in self.subs}
+        await write_chunk(send, retry + b"".join(count_event(sub.topic) for sub in self.subs))
+        while True:
+            sub, what = await signals.get()
+            if what == CLOSED:
+                return
+            if what == HEARTBEAT:
+                # Every subscription gets the hub's heartbeat: act on the first of a beat.
+                if loop.time() - beat_at < hub.heartbeat / 2:
+                    continue
+                beat_at = loop.time()
+                if not await self._still_allowed():
+                    return
+                changed = [s for s in self.subs if s.topic.version != sent[s]]
+            else:
+                assert sub is not None
+                changed = [sub] if sub.topic.version != sent[sub] else []
+            for each in changed:
+                sent[each] = each.topic.version
+            if changed:
+                await write_chunk(send, b"".join(count_event(s.topic) for s in changed))
+            elif what == HEARTBEAT:
+                await write_chunk(send, KEEP_ALIVE)
+
+    def client_left(self) -> None:
+        self.signals.put_nowait((None, CLOSED))
+
+    def release(self) -> None:
+        for pump in self.pumps:
+            pump.cancel()
+        hub = self.board.services.live
+        for sub in self.subs:
+            hub.unsubscribe(sub)
 
     async def _still_allowed(self) -> bool:
         """Whether the session still lives and the user's sites are still the ones followed.
@@ -154,12 +148,3 @@ async def _pump(sub: Subscription, signals: asyncio.Queue[_Signal]) -> None:
         signals.put_nowait((sub, what))
         if what == CLOSED:
             return
-
-
-async def _chunk(send: Send, body: bytes) -> None:
-    await send({"type": "http.response.body", "body": body, "more_body": True})
-
-
-async def _until_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
