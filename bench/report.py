@@ -444,7 +444,9 @@ def _stats_markdown(stats: dict[str, Any] | None) -> list[str]:
             "",
             f"DuckDB: {entry['events']:,} events of the site (+{duck['other_site_events']:,} of "
             f"another) loaded in {duck['load_s']:.1f} s; rollup built in "
-            f"{duck['rollup_build_s']:.1f} s; file {duck['file_mib']:,.0f} MiB. Warm totals "
+            f"{duck['rollup_build_s']:.1f} s, then refreshed over the last "
+            f"{stats.get('tail_minutes', 12):g} minutes' events in {duck['refresh_tail_ms']:,.0f} "
+            f"ms; file {duck['file_mib']:,.0f} MiB. Warm totals "
             f"{', '.join(f'{t:,.0f}' for t in rolled['warm_totals_ms'])} ms (median "
             f"{rolled['warm_total_ms']:,.0f}); baseline `count(*)` of the range "
             f"{duck['baseline_ms']:.2f} ms, so the dashboard costs "

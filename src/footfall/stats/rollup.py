@@ -567,7 +567,9 @@ def script(store: object, query: StatsQuery, range_: DateRange) -> Script | None
     if timeseries:
         assert query.interval is not None
         zone = params.add(query.timezone)
-        rolled = _sql(_ROLLED_TIMESERIES, sums=_quarter_sums(query.metrics), **where)
+        quarter_sums = _rolled_sums(query.metrics)
+        sums = _quarter_sums(query.metrics)
+        rolled = _sql(_ROLLED_TIMESERIES, sums=sums, quarter_sums=quarter_sums, **where)
         raw = _sql(_RAW_TIMESERIES, bucket=dialect.bucket(zone, query.interval))
         order = "dim"
     else:
@@ -823,13 +825,18 @@ _ROLLED = """rolled AS (
     GROUP BY value
 )"""
 
+# Summed per (quarter, previous quarter) first, then joined with their buckets.
 _ROLLED_TIMESERIES = """rolled AS (
     SELECT m.b AS dim, {sums}
-    FROM {quarters} t CROSS JOIN flags
+    FROM (
+        SELECT q, prev_q, {quarter_sums}
+        FROM {quarters}, flags
+        WHERE NOT flags.all_raw AND site_id = {site} AND fh >= {start}
+          AND lh <= {end} - INTERVAL 1 HOUR
+        GROUP BY q, prev_q
+    ) AS t
     JOIN rollup_buckets m ON m.q = t.q
     LEFT JOIN rollup_buckets p ON p.q = t.prev_q
-    WHERE NOT flags.all_raw AND t.site_id = {site} AND t.fh >= {start}
-      AND t.lh <= {end} - INTERVAL 1 HOUR
     GROUP BY m.b
 )"""
 
