@@ -12,11 +12,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import redis
 
+from footfall.config import Settings
 from footfall.storage.duckdb_events import DuckDBEventStore
 from footfall.storage.events import EventStore
 from footfall.storage.postgres_events import PostgresEventStore
@@ -64,6 +66,34 @@ def redis_prefix() -> Iterator[str]:
 @pytest.fixture
 def redis_url() -> str:
     return REDIS_URL
+
+
+def app_settings(
+    tmp_path: Path, *, pg_url: str | None = None, redis_prefix: str | None = None
+) -> Settings:
+    """Settings of an app under test: its data folder in `tmp_path`, no access log, and the test
+    client's peer (127.0.0.1) a trusted proxy, so tests choose client addresses. Cluster mode
+    (PostgreSQL at `pg_url`, the test Redis under `redis_prefix`) when `pg_url` is given."""
+    common: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "access_log": False,
+        "trusted_proxies": ["127.0.0.1/32"],
+    }
+    if pg_url is None:
+        return Settings(**common)
+    return Settings(**common, database_url=pg_url, redis_url=REDIS_URL, redis_prefix=redis_prefix)
+
+
+def tier_settings_for(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """`app_settings` of the tier a fixture is parametrised with: "embedded" or "cluster" (a
+    fresh database and key prefix from the `pg_url` and `redis_prefix` fixtures)."""
+    if request.param == "embedded":
+        return app_settings(tmp_path)
+    return app_settings(
+        tmp_path,
+        pg_url=request.getfixturevalue("pg_url"),
+        redis_prefix=request.getfixturevalue("redis_prefix"),
+    )
 
 
 async def open_event_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> EventStore:

@@ -19,7 +19,7 @@ from footfall.config import Settings
 from footfall.services import Services
 from footfall.storage.events import Event
 from footfall.storage.schema import metadata
-from tests.backends import REDIS_URL
+from tests.backends import REDIS_URL, tier_settings_for
 from tests.conftest import CHROME_UA, FakeClock, start_app
 
 DAY = 86_400.0
@@ -28,19 +28,7 @@ TOKEN_SCOPES = ("api_tokens", "goals", "publishable_keys", "site_members")
 
 @pytest.fixture(params=["embedded", "cluster"])
 def tier_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    common = {
-        "data_dir": tmp_path / "data",
-        "access_log": False,
-        "trusted_proxies": ["127.0.0.1/32"],
-    }
-    if request.param == "embedded":
-        return Settings(**common)
-    return Settings(
-        **common,
-        database_url=request.getfixturevalue("pg_url"),
-        redis_url=REDIS_URL,
-        redis_prefix=request.getfixturevalue("redis_prefix"),
-    )
+    return tier_settings_for(request, tmp_path)
 
 
 def old_event(site_id: str, ts: float, n: int) -> Event:

@@ -19,7 +19,7 @@ import pytest
 
 from footfall.config import Settings
 from footfall.services import Services
-from tests.backends import REDIS_URL
+from tests.backends import app_settings, tier_settings_for
 from tests.conftest import CHROME_UA, FakeClock, start_app
 
 COPIES = 24
@@ -27,19 +27,7 @@ COPIES = 24
 
 @pytest.fixture(params=["embedded", "cluster"])
 def tier_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    common = {
-        "data_dir": tmp_path / "data",
-        "access_log": False,
-        "trusted_proxies": ["127.0.0.1/32"],
-    }
-    if request.param == "embedded":
-        return Settings(**common)
-    return Settings(
-        **common,
-        database_url=request.getfixturevalue("pg_url"),
-        redis_url=REDIS_URL,
-        redis_prefix=request.getfixturevalue("redis_prefix"),
-    )
+    return tier_settings_for(request, tmp_path)
 
 
 @contextlib.asynccontextmanager
@@ -136,14 +124,7 @@ async def test_concurrent_copies_are_stored_once(tier_settings: Settings) -> Non
 async def test_copies_sent_to_two_cluster_instances_at_once_are_stored_once(
     tmp_path: Path, pg_url: str, redis_prefix: str
 ) -> None:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        access_log=False,
-        trusted_proxies=["127.0.0.1/32"],
-        database_url=pg_url,
-        redis_url=REDIS_URL,
-        redis_prefix=redis_prefix,
-    )
+    settings = app_settings(tmp_path, pg_url=pg_url, redis_prefix=redis_prefix)
     async with instances(settings, 2) as [(a, client_a), (_b, client_b)]:
         site_id, token = await new_site(a)
         outcomes = await asyncio.gather(

@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from footfall.config import Settings
-from tests.backends import REDIS_URL
+from tests.backends import REDIS_URL, app_settings
 from tests.conftest import FakeClock, start_app
 
 pytestmark = pytest.mark.slow
@@ -100,14 +100,7 @@ async def test_embedded_tier_stores_no_ip_or_user_agent(
 async def test_cluster_mode_stores_no_ip_or_user_agent(
     tmp_path: Path, clock: FakeClock, pg_url: str, redis_prefix: str
 ) -> None:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        access_log=False,
-        trusted_proxies=["127.0.0.1/32"],
-        database_url=pg_url,
-        redis_url=REDIS_URL,
-        redis_prefix=redis_prefix,
-    )
+    settings = app_settings(tmp_path, pg_url=pg_url, redis_prefix=redis_prefix)
     await ingest(settings, clock)
 
     connection = await asyncpg.connect(pg_url)
