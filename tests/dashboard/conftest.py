@@ -8,7 +8,7 @@ as a real browser submitting that page's form would.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +20,12 @@ from footfall.accounts.members import Memberships
 from footfall.accounts.users import UserStore
 from footfall.config import Settings
 from footfall.services import Services
+from tests.browser import browser, failed, playwright, pytest_runtest_makereport
 from tests.conftest import FakeClock, start_app
 
-PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+# Re-exported: Chromium for the browser tests; the hook records test outcomes for this folder
+# and `failed` reads them.
+__all__ = ["browser", "failed", "playwright", "pytest_runtest_makereport"]
 
 PASSWORD = "correct horse battery"
 OWNER = "owner@example.org"
@@ -160,18 +163,3 @@ async def dash(settings: Settings, clock: FakeClock) -> AsyncIterator[Dash]:
 async def https_dash(settings: Settings, clock: FakeClock) -> AsyncIterator[Dash]:
     async for value in _dash(settings, clock, "https://testserver"):
         yield value
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Remember each phase's outcome, so browser fixtures can keep evidence of a failure."""
-    report: pytest.TestReport = yield
-    item.stash.setdefault(PHASE_REPORTS, {})[report.when] = report
-    return report
-
-
-def failed(item: pytest.Item) -> bool:
-    """True when the test's setup or body failed (checked from a fixture's teardown)."""
-    return any(report.failed for report in item.stash.get(PHASE_REPORTS, {}).values())

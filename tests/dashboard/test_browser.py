@@ -38,30 +38,15 @@ from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
-    Playwright,
     expect,
-    sync_playwright,
 )
 
+from tests.browser import WAIT_MS, evidence_stem, failed
 from tests.conftest import CHROME_UA
-from tests.dashboard.conftest import failed
 from tests.serverproc import ServerProcess, footfall_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WAIT_MS = 15_000
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 EMAIL = "owner@example.org"
 PASSWORD = "correct horse battery"
 
@@ -117,21 +102,6 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-    )
-    yield launched
-    launched.close()
-
-
 @dataclass
 class Tabs:
     """Every page opened in the context, with the console errors each reported."""
@@ -160,12 +130,11 @@ def tabs(browser: Browser, server: ServerProcess, request: pytest.FixtureRequest
     opened = Tabs(context)
     yield opened
     if failed(request.node):
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+        stem = evidence_stem(request.node)
         with contextlib.suppress(Exception):  # the evidence must not mask the failure
             for index, page in enumerate(context.pages):
-                page.screenshot(path=ARTIFACTS / f"{name}-tab{index}.png", full_page=True)
-            (ARTIFACTS / f"{name}.log").write_text(
+                page.screenshot(path=f"{stem}-tab{index}.png", full_page=True)
+            stem.with_name(f"{stem.name}.log").write_text(
                 f"console errors: {opened.errors}\n\nserver log:\n{server.log()[-5000:]}\n"
             )
     context.close()

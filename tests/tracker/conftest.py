@@ -1,24 +1,8 @@
-"""Tracker tests: remember each test phase's outcome so fixtures can keep evidence of failures."""
+"""Tracker tests: Chromium (`tests/browser.py`), and each test phase's outcome remembered so
+fixtures can keep evidence of failures."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from tests.browser import browser, failed, playwright, pytest_runtest_makereport
 
-import pytest
-
-PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report: pytest.TestReport = yield
-    item.stash.setdefault(PHASE_REPORTS, {})[report.when] = report
-    return report
-
-
-def failed(item: pytest.Item) -> bool:
-    """True when the test's setup or body failed (checked from a fixture's teardown)."""
-    reports = item.stash.get(PHASE_REPORTS, {})
-    return any(report.failed for report in reports.values())
+__all__ = ["browser", "failed", "playwright", "pytest_runtest_makereport"]

@@ -29,33 +29,17 @@ from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
-    Playwright,
     Request,
     Response,
     Route,
-    sync_playwright,
 )
 
 from footfall.storage.events import Event
+from tests.browser import WAIT_MS, evidence_stem, failed
 from tests.conftest import CHROME_UA
 from tests.serverproc import ServerProcess, footfall_cli, footfall_server, free_port, stored_events
-from tests.tracker.conftest import failed
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WAIT_MS = 15_000  # the deadline of every wait on the browser
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 # Makes the page look hidden, as while it is being closed: the tracker then sends beacons.
 HIDE_PAGE = (
@@ -212,21 +196,6 @@ def shop_page(script_src: str, site_id: str, data_api: str | None = None) -> str
 # -- the browser --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-    )
-    yield browser
-    browser.close()
-
-
 @dataclass
 class Tab:
     """A page with everything it reported: console errors, uncaught errors, tracker requests."""
@@ -264,11 +233,10 @@ def tab(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Tab
     page.on("request", lambda req: tab.requests.append(req) if "/api/event" in req.url else None)
     yield tab
     if failed(request.node):
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+        stem = evidence_stem(request.node)
         with contextlib.suppress(Exception):  # the evidence must not mask the failure
-            page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-            (ARTIFACTS / f"{name}.log").write_text(
+            page.screenshot(path=f"{stem}.png", full_page=True)
+            stem.with_name(f"{stem.name}.log").write_text(
                 f"console errors: {tab.console_errors}\npage errors: {tab.page_errors}\n"
                 f"tracker requests: {[(r.url, r.post_data) for r in tab.requests]}\n"
             )

@@ -21,16 +21,16 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from footfall.storage.meta import SqlMetaStore
+from tests.browser import WAIT_MS
 from tests.conftest import CHROME_UA, FIREFOX_UA
 from tests.serverproc import footfall_cli, free_port
 from tests.tracker import test_tracker_browser as tracker_pages
-from tests.tracker.test_tracker_browser import RECORD_REJECTIONS, WAIT_MS, Footfall, StaticSite
+from tests.tracker.test_tracker_browser import RECORD_REJECTIONS, Footfall, StaticSite
 
-# The tracker's browser tests' fixtures: a real server, the customer's site, Chromium.
+# The tracker's browser tests' fixtures: a real server, the customer's site (Chromium comes
+# from tests/browser.py through the folder's conftest).
 footfall = tracker_pages.footfall
 site = tracker_pages.site
-playwright = tracker_pages.playwright
-browser = tracker_pages.browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
