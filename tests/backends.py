@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import redis
 from footfall.config import Settings
 from footfall.storage.duckdb_events import DuckDBEventStore
 from footfall.storage.events import EventStore
+from footfall.storage.meta import SqlMetaStore
 from footfall.storage.postgres_events import PostgresEventStore
 
 PG_ADMIN_URL = os.environ.get(
@@ -66,6 +67,15 @@ def redis_prefix() -> Iterator[str]:
 @pytest.fixture
 def redis_url() -> str:
     return REDIS_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def meta(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlMetaStore]:
+    """A fresh metadata store on each backend: SQLite (embedded) and PostgreSQL (cluster)."""
+    database_url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    store = await SqlMetaStore.open(database_url=database_url, sqlite_path=tmp_path / "meta.db")
+    yield store
+    await store.close()
 
 
 def app_settings(

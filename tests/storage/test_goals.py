@@ -1,13 +1,13 @@
 """`GoalStore` on SQLite (embedded) and PostgreSQL (cluster): create, list, delete, the
 checks on patterns, event names and goal names, deleted sites, and goals in export/import.
 Path pattern semantics in SQL are tested on both event stores in tests/stats/test_goals.py.
+The `meta` fixture (both metadata backends) comes from tests/backends.py.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
@@ -18,14 +18,6 @@ from footfall.errors import NotFoundError
 from footfall.storage.duckdb_events import DuckDBEventStore
 from footfall.storage.goals import Goal, GoalStore, check_pattern, regex
 from footfall.storage.meta import SqlMetaStore
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def meta(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlMetaStore]:
-    database_url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
-    store = await SqlMetaStore.open(database_url=database_url, sqlite_path=tmp_path / "m.sqlite3")
-    yield store
-    await store.close()
 
 
 async def test_create_list_delete(meta: SqlMetaStore) -> None:
