@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.cli.helpers import CLI_TIME_RE, Cli
 
 GOAL_ID = re.compile(r"^[0-9a-f]{16}$")
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    return Cli(tmp_path / "data")
-
-
-@pytest.fixture(params=["env", "flag"])
-def any_cli(request: pytest.FixtureRequest, tmp_path: Path) -> Cli:
-    return Cli(tmp_path / "data", mode=request.param)
 
 
 def test_goal_lifecycle(any_cli: Cli) -> None:

@@ -21,17 +21,6 @@ from tests.cli.helpers import CLI_TIME_RE, TOKEN_RE, Cli
 from tests.serverproc import footfall_cli
 
 
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    return Cli(tmp_path / "data")
-
-
-@pytest.fixture(params=["env", "flag"])
-def any_cli(request: pytest.FixtureRequest, tmp_path: Path) -> Cli:
-    """The CLI through FOOTFALL_DATA_DIR, then through --data-dir."""
-    return Cli(tmp_path / "data", mode=request.param)
-
-
 def assert_uuid4(value: str) -> None:
     parsed = uuid.UUID(value)
     assert str(parsed) == value  # canonical lowercase 8-4-4-4-12 form
