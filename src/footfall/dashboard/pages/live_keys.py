@@ -17,7 +17,8 @@ from starlette.responses import Response
 
 from footfall.accounts.models import Role
 from footfall.dashboard import origin
-from footfall.dashboard.auth import Forbidden, SiteAccess, require_site_access
+from footfall.dashboard.auth import SiteAccess, require_site_access
+from footfall.dashboard.pages.credentials import active_and_revoked, active_by_id
 from footfall.dashboard.state import dashboard
 from footfall.dashboard.views import page, redirect, render, verify_form
 from footfall.errors import NotFoundError
@@ -49,11 +50,12 @@ async def _render(
     board = dashboard(request)
     keys = await board.services.keys.list_keys(access.site.id)
     base = origin.base_url(request, board.settings)
+    active, revoked = active_and_revoked(keys)
     context: dict[str, Any] = {
         "access": access,
         "site": access.site,
-        "active": [k for k in reversed(keys) if k.revoked_at is None],
-        "revoked": [k for k in reversed(keys) if k.revoked_at is not None],
+        "active": active,
+        "revoked": revoked,
         "created": created,
         "snippet": snippet(base, created) if created else None,
         "values": values or {"origins": f"https://{access.site.domain}", "paths": "", "name": ""},
@@ -99,11 +101,8 @@ async def revoke_key(request: Request) -> Response:
     access = await require_site_access(request, request.path_params["site_id"], Role.ADMIN)
     await verify_form(request)
     board = dashboard(request)
-    key_id = request.path_params["key_id"]
     keys = await board.services.keys.list_keys(access.site.id)
-    if not any(k.id == key_id and k.revoked_at is None for k in keys):
-        # Another site's key must not be revoked through this one's page.
-        raise Forbidden("No such active key for this site.")
+    key = active_by_id(keys, request.path_params["key_id"], "key")
     with contextlib.suppress(NotFoundError):  # revoked meanwhile
-        await board.services.keys.revoke(key_id, board.now())
+        await board.services.keys.revoke(key.id, board.now())
     return redirect(request, f"/sites/{access.site.id}/live", notice="key-revoked")

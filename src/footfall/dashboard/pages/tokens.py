@@ -16,6 +16,7 @@ from starlette.responses import Response
 from footfall.accounts.models import Role
 from footfall.dashboard import origin
 from footfall.dashboard.auth import Forbidden, SiteAccess, require_site_access
+from footfall.dashboard.pages.credentials import active_and_revoked, active_by_id
 from footfall.dashboard.state import dashboard
 from footfall.dashboard.views import page, redirect, render, verify_form
 from footfall.errors import NotFoundError
@@ -49,11 +50,12 @@ async def _render(
     board = dashboard(request)
     listed = await board.services.meta.list_tokens(access.site.id)
     base = origin.base_url(request, board.settings)
+    active, revoked = active_and_revoked(listed)
     context: dict[str, Any] = {
         "access": access,
         "site": access.site,
-        "active": [t for t in reversed(listed) if t.revoked_at is None],
-        "revoked": [t for t in reversed(listed) if t.revoked_at is not None],
+        "active": active,
+        "revoked": revoked,
         "created": None,
         "rotated": rotated,
         "error": error,
@@ -95,11 +97,8 @@ async def create_token(request: Request) -> Response:
 async def _active_token(request: Request, access: SiteAccess) -> TokenInfo:
     """The active token of this site that the URL names (403 for anything else: the user
     sees this site, and another site's token id must not work through it)."""
-    token_id = request.path_params["token_id"]
-    for info in await dashboard(request).services.meta.list_tokens(access.site.id):
-        if info.id == token_id and info.revoked_at is None:
-            return info
-    raise Forbidden("No such active token for this site.")
+    listed = await dashboard(request).services.meta.list_tokens(access.site.id)
+    return active_by_id(listed, request.path_params["token_id"], "token")
 
 
 @page
