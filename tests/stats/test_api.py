@@ -13,6 +13,7 @@ import pytest
 
 from footfall.auth import tokens
 from tests.conftest import Running
+from tests.stats.api_client import assert_cors_preflight, assert_error, get
 from tests.stats.dataset import NY, events
 
 ENDPOINTS = ["aggregate", "timeseries", "breakdown"]
@@ -23,33 +24,6 @@ MISSING = "Missing or invalid authorization header. Expected: Bearer <token>"
 async def loaded(running: Running) -> Running:
     await running.services.events.append(events(running.site.id))
     return running
-
-
-async def get(
-    running: Running,
-    endpoint: str,
-    params: dict[str, str] | None = None,
-    token: str | None = "default",
-    site: bool = True,
-) -> httpx.Response:
-    query: dict[str, str] = {"websiteId": running.site.id} if site else {}
-    query.update(params or {})
-    if endpoint == "breakdown":
-        query.setdefault("property", "event:page")
-    headers = {}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {running.token if token == 'default' else token}"
-    return await running.client.get(f"/api/v1/stats/{endpoint}", params=query, headers=headers)
-
-
-def assert_error(response: httpx.Response, status: int, message: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json() == {"error": message}
-    assert response.headers["cache-control"] == "no-store"
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert "x-request-id" in response.headers
-    if status == 401:
-        assert response.headers["www-authenticate"] == "Bearer"
 
 
 # --- authentication, in the Realtime API's order --------------------------------------------
@@ -284,18 +258,7 @@ async def test_tracked_pageviews_show_up(running: Running) -> None:
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 async def test_cors_preflight(running: Running, endpoint: str) -> None:
-    response = await running.client.options(
-        f"/api/v1/stats/{endpoint}",
-        headers={
-            "Origin": "https://dashboard.example",
-            "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Headers": "authorization",
-        },
-    )
-    assert response.status_code == 204
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert "Authorization" in response.headers["access-control-allow-headers"]
-    assert "GET" in response.headers["access-control-allow-methods"]
+    await assert_cors_preflight(running, endpoint)
 
 
 async def test_documented_in_openapi(running: Running) -> None:

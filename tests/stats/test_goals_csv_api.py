@@ -19,6 +19,7 @@ from footfall.auth import tokens
 from footfall.storage.events import COLUMNS, Event
 from footfall.storage.goals import GoalStore
 from tests.conftest import Running
+from tests.stats.api_client import assert_cors_preflight, assert_error, get
 from tests.stats.dataset import CHROME_WINDOWS, NY, at, event, events
 
 MISSING = "Missing or invalid authorization header. Expected: Bearer <token>"
@@ -33,31 +34,6 @@ async def loaded(running: Running) -> Running:
     await goals.create(running.site.id, "event", "signup", now, "Signup")
     await goals.create(running.site.id, "pageview", "/pricing", now + 1, "Pricing")
     return running
-
-
-async def get(
-    running: Running,
-    endpoint: str,
-    params: dict[str, str] | None = None,
-    token: str | None = "default",
-    site: bool = True,
-) -> httpx.Response:
-    query: dict[str, str] = {"websiteId": running.site.id} if site else {}
-    query.update(params or {})
-    headers = {}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {running.token if token == 'default' else token}"
-    return await running.client.get(f"/api/v1/stats/{endpoint}", params=query, headers=headers)
-
-
-def assert_error(response: httpx.Response, status: int, message: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json() == {"error": message}
-    assert response.headers["content-type"] == "application/json"
-    assert response.headers["cache-control"] == "no-store"
-    assert response.headers["access-control-allow-origin"] == "*"
-    if status == 401:
-        assert response.headers["www-authenticate"] == "Bearer"
 
 
 def read_csv(response: httpx.Response, filename: str) -> list[list[str]]:
@@ -360,17 +336,7 @@ async def test_authentication_errors_in_order(running: Running, endpoint: str) -
 
 @pytest.mark.parametrize("endpoint", CSV_ENDPOINTS)
 async def test_cors_preflight(running: Running, endpoint: str) -> None:
-    response = await running.client.options(
-        f"/api/v1/stats/{endpoint}",
-        headers={
-            "Origin": "https://dashboard.example",
-            "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Headers": "authorization",
-        },
-    )
-    assert response.status_code == 204
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert "Authorization" in response.headers["access-control-allow-headers"]
+    await assert_cors_preflight(running, endpoint)
 
 
 async def test_documented_in_openapi(running: Running) -> None:
