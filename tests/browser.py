@@ -1,4 +1,5 @@
-"""Chromium for the browser tests: launch, deadlines, and evidence kept when a test fails.
+"""Chromium for the browser tests: launch, deadlines, evidence kept when a test fails, and a
+customer's site (static pages on another origin) for the browser to load.
 
 Test modules import the `playwright` and `browser` fixtures from here; a folder's conftest
 imports `pytest_runtest_makereport`, so that `failed` can tell a fixture's teardown whether the
@@ -7,9 +8,14 @@ test failed (and it saves screenshots under `test-artifacts/`).
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import re
+import threading
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
@@ -65,3 +71,47 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     )
     yield launched
     launched.close()
+
+
+@dataclass
+class StaticSite:
+    """Pages served at http://localhost:<port><path>, set by the test before it opens them."""
+
+    port: int = 0
+    pages: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        return f"http://localhost:{self.port}"
+
+
+@contextlib.contextmanager
+def static_site(name: str) -> Iterator[StaticSite]:
+    """A `StaticSite` served by a thread of this process (404 for a path with no page; nothing
+    cached) until the block ends."""
+    site = StaticSite()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            page = site.pages.get(self.path)
+            body = (page if page is not None else "not found").encode()
+            self.send_response(200 if page is not None else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep the test output quiet
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    site.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(10)

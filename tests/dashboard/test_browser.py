@@ -20,9 +20,7 @@ screenshot (and its console log) under `test-artifacts/`.
 from __future__ import annotations
 
 import contextlib
-import http.server
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,7 +39,7 @@ from playwright.sync_api import (
     expect,
 )
 
-from tests.browser import WAIT_MS, evidence_stem, failed
+from tests.browser import WAIT_MS, StaticSite, evidence_stem, failed, static_site
 from tests.conftest import CHROME_UA
 from tests.serverproc import ServerProcess, footfall_server
 
@@ -54,43 +52,10 @@ PASSWORD = "correct horse battery"
 # -- the customer's site: pages served on another origin -----------------------------------------
 
 
-@dataclass
-class CustomerSite:
-    port: int = 0
-    pages: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def origin(self) -> str:
-        return f"http://localhost:{self.port}"
-
-
 @pytest.fixture
-def customer() -> Iterator[CustomerSite]:
-    site = CustomerSite()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            page = site.pages.get(self.path)
-            body = (page if page is not None else "not found").encode()
-            self.send_response(200 if page is not None else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    site.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, name="customer-site", daemon=True)
-    thread.start()
-    try:
+def customer() -> Iterator[StaticSite]:
+    with static_site("customer-site") as site:
         yield site
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
 
 
 # -- Footfall and the browser ---------------------------------------------------------------------
@@ -247,7 +212,7 @@ def api_view(server: ServerProcess, site_id: str, token: str, **params: str) -> 
 
 
 def test_from_first_visit_to_a_live_site_and_a_working_token(
-    server: ServerProcess, customer: CustomerSite, tabs: Tabs
+    server: ServerProcess, customer: StaticSite, tabs: Tabs
 ) -> None:
     page = tabs.open("dashboard")
 

@@ -12,15 +12,12 @@ timeout as the deadline; nothing sleeps.
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import re
 import signal
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -35,7 +32,7 @@ from playwright.sync_api import (
 )
 
 from footfall.storage.events import Event
-from tests.browser import WAIT_MS, evidence_stem, failed
+from tests.browser import WAIT_MS, StaticSite, evidence_stem, failed, static_site
 from tests.conftest import CHROME_UA
 from tests.serverproc import ServerProcess, footfall_cli, footfall_server, free_port, stored_events
 
@@ -119,49 +116,10 @@ def footfall(tmp_path: Path) -> Iterator[Footfall]:
 # -- the customer's site: a separate static HTTP server ----------------------------------------
 
 
-@dataclass
-class StaticSite:
-    """Pages served at http://localhost:<port><path>, set by the test before it opens them."""
-
-    port: int
-    pages: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def origin(self) -> str:
-        return f"http://localhost:{self.port}"
-
-
-def _handler(site: StaticSite) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            page = site.pages.get(self.path)
-            body = (page if page is not None else "not found").encode()
-            self.send_response(200 if page is not None else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep the test output quiet
-
-    return Handler
-
-
 @pytest.fixture
 def site() -> Iterator[StaticSite]:
-    static = StaticSite(port=0)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(static))
-    static.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, name="static-site", daemon=True)
-    thread.start()
-    try:
+    with static_site("static-site") as static:
         yield static
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
 
 
 def shop_page(script_src: str, site_id: str, data_api: str | None = None) -> str:

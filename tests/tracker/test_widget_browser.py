@@ -21,11 +21,11 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from footfall.storage.meta import SqlMetaStore
-from tests.browser import WAIT_MS
+from tests.browser import WAIT_MS, StaticSite
 from tests.conftest import CHROME_UA, FIREFOX_UA
 from tests.serverproc import footfall_cli, free_port
 from tests.tracker import test_tracker_browser as tracker_pages
-from tests.tracker.test_tracker_browser import RECORD_REJECTIONS, Footfall, StaticSite
+from tests.tracker.test_tracker_browser import RECORD_REJECTIONS, Footfall
 
 # The tracker's browser tests' fixtures: a real server, the customer's site (Chromium comes
 # from tests/browser.py through the folder's conftest).
