@@ -1,6 +1,7 @@
 """`python -m bench`: run the benchmark scenarios, write bench/results/latest.{json,md}.
 
-    python -m bench                 # the full run (about 15 minutes on 2 cores)
+    python -m bench                 # the full run (about 35 minutes on 2 cores, half of it
+                                    # the stats dashboard at 10M events on PostgreSQL)
     python -m bench --quick         # short runs, 1M stored events (a few minutes)
     python -m bench --scenarios realtime --duration 3 --repeat 1
     python -m bench --scenarios stats --stats-sizes 1000000,10000000
