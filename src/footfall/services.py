@@ -38,7 +38,6 @@ from footfall.storage.duckdb_events import DuckDBEventStore
 from footfall.storage.events import Event, EventStore
 from footfall.storage.meta import SqlMetaStore
 from footfall.storage.publishable_keys import PublishableKeyStore
-from footfall.storage.redis_purge import forget_sites
 from footfall.storage.writer import GroupCommitWriter
 
 if TYPE_CHECKING:
@@ -212,6 +211,9 @@ class Services:
         if deleted:
             removed = await self.events.purge_sites(deleted)
             if self.redis is not None:
+                # Imported here: the Redis client costs ~6 MiB an embedded server never uses.
+                from footfall.storage.redis_purge import forget_sites
+
                 await forget_sites(self.redis, self.settings.redis_prefix, deleted)
             await self.meta.forget_sites(deleted)
             log.info("purged deleted sites", extra={"sites": len(deleted), "events": removed})
