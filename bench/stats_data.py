@@ -24,31 +24,11 @@ from collections.abc import Sequence
 
 import duckdb
 
-# The columns generated, in this order: every column of schema version 1 of both stores.
-COLUMNS: tuple[str, ...] = (
-    "ts",
-    "site_id",
-    "visitor_id",
-    "visit_id",
-    "name",
-    "hostname",
-    "pathname",
-    "referrer",
-    "referrer_source",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "country",
-    "browser",
-    "browser_version",
-    "os",
-    "os_version",
-    "device_type",
-    "screen_size",
-    "props",
-)
+from footfall.storage.events import COLUMNS as _ALL_COLUMNS
+
+# The columns generated, in this order: every column of schema version 1 of both stores (the
+# later ones — region, city, event_id — stay NULL).
+COLUMNS: tuple[str, ...] = _ALL_COLUMNS[: _ALL_COLUMNS.index("props") + 1]
 
 EVENTS_PER_VISIT = 3.75  # 0.45 x 1 + 0.55 x mean(2..10)
 VISITS_PER_PERSON = 1.4
