@@ -156,7 +156,9 @@ def page_url(url: str) -> PageUrl | None:
     except ValueError:
         return None
     hostname = parts.hostname  # a computed property: read it once
-    if parts.scheme not in ("http", "https") or not hostname:
+    # urllib lower-cases the host but not an IPv6 zone after "%" ("http://%A/" has host "%A");
+    # "%" has no place in a page's host name, so such a URL is not a page URL.
+    if parts.scheme not in ("http", "https") or not hostname or "%" in hostname:
         return None
     utm: dict[str, str] = {}
     query_text = parts.query
@@ -188,7 +190,8 @@ def referrer(referrer_url: str | None, page_host: str, utm_source: str | None) -
             parts = urlsplit(referrer_url)
         except ValueError:
             parts = None
-        host = parts.hostname if parts is not None else None  # lower-cased by urllib
+        host = parts.hostname if parts is not None else None
+        host = host.lower() if host else None  # urllib leaves an IPv6 zone after "%" as sent
         if (
             parts is not None
             and host
