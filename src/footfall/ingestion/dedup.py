@@ -120,7 +120,11 @@ class MemorySeenIds:
 
     def _stored(self, h: int, now: float) -> bool:
         cutoff = now - self.window - self._width
-        return any(h in ids for start, ids in self._buckets if start > cutoff)
+        # A plain loop, not any() over a generator: this runs once per tracked event.
+        for start, ids in self._buckets:  # noqa: SIM110
+            if start > cutoff and h in ids:
+                return True
+        return False
 
     def _add(self, h: int, ts: float) -> None:
         start = ts - ts % self._width
@@ -195,6 +199,8 @@ class Deduplicator:
 
         Raises `ServiceUnavailable` (retry in 1 s) if an id is claimed by a request whose event
         is not committed yet; the claims this call made are then released."""
+        if len(events) == 1:  # every tracker request: the same answer, without the sets
+            return await self._admit_one(events[0])
         if all(event.event_id is None for event in events):
             return list(events)
         to_claim: dict[Key, Event] = {}
@@ -212,15 +218,23 @@ class Deduplicator:
             await self.seen.release(
                 [k for k, s in zip(keys, states, strict=True) if s is Claim.NEW]
             )
-            raise ServiceUnavailable(
-                "An event with the same eventId is still being stored; retry shortly",
-                retry_after=1,
-            )
+            raise _still_storing()
         fresh = {id(to_claim[k]) for k, s in zip(keys, states, strict=True) if s is Claim.NEW}
         duplicates += len(keys) - len(fresh)
         if duplicates:
             self._drops.add(DropReason.DUPLICATE, duplicates)
         return [e for e in events if e.event_id is None or id(e) in fresh]
+
+    async def _admit_one(self, event: Event) -> list[Event]:
+        if event.event_id is None:
+            return [event]
+        state = (await self.seen.claim([(event.site_id, event.event_id)], self._clock.now()))[0]
+        if state is Claim.PENDING:  # nothing was claimed, so nothing to release
+            raise _still_storing()
+        if state is Claim.STORED:
+            self._drops.add(DropReason.DUPLICATE, 1)
+            return []
+        return [event]
 
     async def committed(self, events: Sequence[Event]) -> None:
         """Writer hook: these events are committed."""
@@ -233,6 +247,12 @@ class Deduplicator:
         keys = _keys(events)
         if keys:
             await self.seen.release(keys)
+
+
+def _still_storing() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "An event with the same eventId is still being stored; retry shortly", retry_after=1
+    )
 
 
 def _keys(events: Sequence[Event]) -> list[Key]:
