@@ -1,6 +1,7 @@
 """`python -m bench.inprocess`: CPU per request of the hot endpoints, without HTTP.
 
     python -m bench.inprocess realtime|realtime-path|noop|ingest|ingest-no-id [N] [--profile]
+                              [--concurrency=C]
 
 Builds the product app (rate limits on but out of reach, as the bench server does), runs its
 lifespan in this process and calls it as ASGI directly, 64 requests at a time: no sockets, no
@@ -9,6 +10,11 @@ uvicorn, no load generator competing for the CPU. Prints the process CPU time pe
 requests/s, hardly moves when other jobs share the machine. `--profile` adds cProfile's top
 functions (main thread only; cProfile roughly doubles the times). Ingestion replays the
 scenario's tracker hits, each with a fresh eventId (`ingest-no-id`: without one).
+
+By default requests go in waves of 64 (each wave awaited), which gives the CPU per request.
+`--concurrency=C` keeps C requests in flight all the time instead, as C keep-alive
+connections of a load generator would: the event loop never idles, so the wall time per
+request shows how the store's commit thread and the request path share the interpreter.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench import payloads
@@ -71,7 +78,28 @@ async def _call(app: Any, call: Call, body: str) -> int:
     return status[0]
 
 
-async def measure(mode: str, count: int, profile: bool) -> None:
+async def _waves(one: Callable[[int], Awaitable[int]], start: int, count: int) -> Counter[int]:
+    statuses: Counter[int] = Counter()
+    for i in range(start, start + count, BATCH):
+        statuses.update(await asyncio.gather(*(one(i + j) for j in range(BATCH))))
+    return statuses
+
+
+async def _streams(
+    one: Callable[[int], Awaitable[int]], start: int, count: int, concurrency: int
+) -> Counter[int]:
+    statuses: Counter[int] = Counter()
+    issued = iter(range(start, start + count))
+
+    async def stream() -> None:
+        for i in issued:  # the shared iterator hands each index to one stream only
+            statuses[await one(i)] += 1
+
+    await asyncio.gather(*(stream() for _ in range(concurrency)))
+    return statuses
+
+
+async def measure(mode: str, count: int, profile: bool, concurrency: int | None) -> None:
     limits: dict[str, Any] = {}
     for kind in _LIMITS:
         limits[f"rate_limit_{kind}_per_second"] = 1e9
@@ -115,25 +143,29 @@ async def measure(mode: str, count: int, profile: bool) -> None:
                 body = body.replace(slot, uuid.uuid4().hex[:16])
             return await _call(app, call, body)
 
-        for i in range(0, 2000, BATCH):  # warm-up
-            await asyncio.gather(*(one(i + j) for j in range(BATCH)))
+        await _waves(one, 0, 2048)  # warm-up
         profiler = cProfile.Profile() if profile else None
-        statuses: Counter[int] = Counter()
         cpu, wall = time.process_time(), time.perf_counter()
         if profiler:
             profiler.enable()
-        for i in range(0, count, BATCH):
-            statuses.update(await asyncio.gather(*(one(i + j) for j in range(BATCH))))
+        if concurrency is None:
+            statuses = await _waves(one, 2048, count)
+        else:
+            statuses = await _streams(one, 2048, count, concurrency)
         if profiler:
             profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         done = sum(statuses.values())
         print(
             f"{mode}: {done} requests, statuses {dict(statuses)}; CPU {cpu / done * 1e6:.1f} µs "
-            f"per request (all threads), wall {wall / done * 1e6:.1f} µs"
+            f"per request (all threads), wall {wall / done * 1e6:.1f} µs "
+            f"({done / wall:,.0f} requests/s"
+            + (f" with {concurrency} in flight)" if concurrency else " in waves of 64)")
         )
         if profiler:
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+                int(os.environ.get("TOP", "40"))
+            )
 
 
 def main() -> None:
@@ -142,9 +174,13 @@ def main() -> None:
     if mode not in ("realtime", "realtime-path", "noop", "ingest", "ingest-no-id"):
         raise SystemExit(__doc__)
     count = int(args[1]) if len(args) > 1 else 20_000
+    concurrency = None
+    for arg in sys.argv[1:]:
+        if arg.startswith("--concurrency="):
+            concurrency = int(arg.split("=", 1)[1])
     with tempfile.TemporaryDirectory(prefix="footfall-inprocess-") as data_dir:
         os.environ["FOOTFALL_DATA_DIR"] = data_dir
-        asyncio.run(measure(mode, count, "--profile" in sys.argv))
+        asyncio.run(measure(mode, count, "--profile" in sys.argv, concurrency))
 
 
 if __name__ == "__main__":
