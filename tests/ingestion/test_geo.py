@@ -13,6 +13,8 @@ import pytest
 
 from footfall.config import Settings
 from footfall.errors import GeoDatabaseError
+from footfall.ingestion.addresses import Address, parse_address
+from footfall.ingestion.client_ip import resolve_client
 from footfall.ingestion.geo import NOWHERE, GeoLookup, Location, open_geo
 from tests.ingestion.mmdb import (
     BERLIN_V4,
@@ -51,9 +53,15 @@ NOT_PUBLIC = [
     "fc00::1",
     "2001:db8::1",
     "::ffff:10.1.2.3",
-    "not an address",
-    "",
+    "::ffff:100.64.0.1",  # IPv4-mapped: judged as the IPv4 address (ipaddress alone would not)
+    "fe80::1%eth0",
 ]
+
+
+def _parsed(ip: str) -> Address:
+    address = parse_address(ip)
+    assert address is not None
+    return address
 
 
 @pytest.fixture
@@ -77,16 +85,23 @@ def city(city_file: Path) -> Iterator[GeoLookup]:
 
 @pytest.mark.parametrize(("ip", "country"), STABLE)
 def test_bundled_table_gives_the_country(bundled: GeoLookup, ip: str, country: str) -> None:
-    assert bundled.locate(ip) == Location(country)
+    assert bundled.locate(_parsed(ip)) == Location(country)
 
 
 @pytest.mark.parametrize("ip", NOT_PUBLIC)
 def test_addresses_that_are_not_public_locate_nowhere(
     bundled: GeoLookup, city: GeoLookup, ip: str
 ) -> None:
-    assert bundled.locate(ip) is NOWHERE
+    assert bundled.locate(_parsed(ip)) is NOWHERE
     # The test file maps 10.0.0.0/8 and fc00::/7 to DE: ignored all the same.
-    assert city.locate(ip) is NOWHERE
+    assert city.locate(_parsed(ip)) is NOWHERE
+
+
+@pytest.mark.parametrize("ip", ["not an address", "", "testclient", "/run/ff.sock"])
+def test_what_is_no_address_is_never_located(ip: str) -> None:
+    # The pipeline locates only parsed addresses (`Hit.address`); these have none.
+    assert parse_address(ip) is None
+    assert resolve_client(ip or None, None, []).address is None
 
 
 @pytest.mark.parametrize(
@@ -95,6 +110,7 @@ def test_addresses_that_are_not_public_locate_nowhere(
         (BERLIN_V4, Location("DE", "DE-BE", "Berlin")),  # MaxMind layout: ISO 3166-2 code
         (f"::ffff:{BERLIN_V4}", Location("DE", "DE-BE", "Berlin")),
         (MUNICH_V6, Location("DE", "DE-BY", "Munich")),  # English names
+        (f"{MUNICH_V6}%eth0", Location("DE", "DE-BY", "Munich")),  # a scope id: ignored
         (PARIS_V4, Location("FR", "Île-de-France", "Paris")),  # DB-IP layout: a name only
         (REGISTERED_ONLY_V4, Location("US")),  # only the registered country
         (NO_COUNTRY_V4, Location("NL")),  # a record without a country: the bundled table
@@ -102,14 +118,14 @@ def test_addresses_that_are_not_public_locate_nowhere(
     ],
 )
 def test_city_database_gives_region_and_city(city: GeoLookup, ip: str, expected: Location) -> None:
-    assert city.locate(ip) == expected
+    assert city.locate(_parsed(ip)) == expected
 
 
 def test_ipv4_only_database_leaves_ipv6_to_the_bundled_table(tmp_path: Path) -> None:
     lookup = open_geo(write_city_database(tmp_path / "v4.mmdb", ip_version=4))
     try:
-        assert lookup.locate(BERLIN_V4) == Location("DE", "DE-BE", "Berlin")
-        assert lookup.locate(MUNICH_V6) == Location("DE")  # bundled: no region, no city
+        assert lookup.locate(_parsed(BERLIN_V4)) == Location("DE", "DE-BE", "Berlin")
+        assert lookup.locate(_parsed(MUNICH_V6)) == Location("DE")  # bundled: no region, no city
     finally:
         lookup.close()
 
@@ -122,7 +138,7 @@ def test_country_database_is_accepted(tmp_path: Path) -> None:
     )
     lookup = open_geo(path)
     try:
-        assert lookup.locate(BERLIN_V4) == Location("DE")
+        assert lookup.locate(_parsed(BERLIN_V4)) == Location("DE")
     finally:
         lookup.close()
 
@@ -201,8 +217,8 @@ def test_damage_found_only_by_a_lookup_falls_back_to_the_bundled_table(
     path.write_bytes(bytes(data))
     lookup = open_geo(path)
     try:
-        assert lookup.locate(BERLIN_V4) == Location("DE")  # the bundled table's answer
-        assert lookup.locate("81.169.145.67") == Location("DE")
+        assert lookup.locate(_parsed(BERLIN_V4)) == Location("DE")  # the bundled table's answer
+        assert lookup.locate(_parsed("81.169.145.67")) == Location("DE")
     finally:
         lookup.close()
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
@@ -214,7 +230,7 @@ def test_damage_found_only_by_a_lookup_falls_back_to_the_bundled_table(
 
 def test_one_lookup_serves_many_threads(city: GeoLookup) -> None:
     ips = [BERLIN_V4, MUNICH_V6, PARIS_V4, REGISTERED_ONLY_V4, "8.8.4.4", "10.0.0.1"]
-    expected = [city.locate(ip) for ip in ips]
+    expected = [city.locate(_parsed(ip)) for ip in ips]
     results: list[list[Location]] = []
     start = threading.Barrier(4)
 
@@ -222,7 +238,7 @@ def test_one_lookup_serves_many_threads(city: GeoLookup) -> None:
         start.wait()
         mine = []
         for _ in range(500):
-            mine.extend(city.locate(ip) for ip in ips)
+            mine.extend(city.locate(_parsed(ip)) for ip in ips)
         results.append(mine)
 
     threads = [threading.Thread(target=work) for _ in range(4)]

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from footfall.config import Settings
-from footfall.ingestion.client_ip import client_ip
+from footfall.ingestion.addresses import parse_address
+from footfall.ingestion.client_ip import client_ip, resolve_client
 from footfall.storage.schema import salts
 from tests.conftest import CHROME_UA, FakeClock, Running, start_app
 
@@ -144,3 +145,43 @@ def test_trusted_proxies_setting_from_environment(monkeypatch) -> None:
         ipaddress.ip_network("10.0.0.0/8"),
         ipaddress.ip_network("192.0.2.1/32"),
     ]
+
+
+def test_ipv4_mapped_addresses_are_given_as_ipv4() -> None:
+    # What a dual-stack socket reports for an IPv4 client: the same visitor as over IPv4.
+    assert client_ip("::ffff:203.0.113.5", None, []) == "203.0.113.5"
+    assert client_ip("::FFFF:cb00:7105", None, []) == "203.0.113.5"
+    assert client_ip("10.1.2.3", "::ffff:198.51.100.1", PROXIES) == "198.51.100.1"
+    assert client_ip("::1", "::ffff:c633:6401", [ipaddress.ip_network("::1/128")]) == (
+        "198.51.100.1"
+    )
+
+
+def test_an_ipv4_mapped_proxy_is_trusted_as_its_ipv4_address() -> None:
+    assert client_ip("::ffff:10.1.2.3", "198.51.100.1", PROXIES) == "198.51.100.1"
+    forwarded = "198.51.100.1, ::ffff:10.0.0.9"  # a hop written by a dual-stack proxy
+    assert client_ip("10.1.2.3", forwarded, PROXIES) == "198.51.100.1"
+    mapped = [ipaddress.ip_network("::ffff:10.0.0.0/104")]  # the proxy configured in IPv6 form
+    assert client_ip("::ffff:10.1.2.3", "198.51.100.1", mapped) == "198.51.100.1"
+    assert client_ip("10.1.2.3", "198.51.100.1", [ipaddress.ip_network("10.9.0.0/16")]) == (
+        "10.1.2.3"
+    )
+
+
+def test_addresses_are_canonical_and_other_peers_kept_as_given() -> None:
+    assert client_ip("2001:DB8:0:0:0:0:0:1", None, []) == "2001:db8::1"
+    assert resolve_client("2001:DB8::1", None, []).address == parse_address("2001:db8::1")
+    # Starlette's TestClient and unix sockets: the text is the identity, nothing to locate.
+    assert resolve_client("testclient", "198.51.100.1", PROXIES) == ("testclient", None)
+    assert resolve_client(None, "198.51.100.1", PROXIES) == ("", None)
+    assert resolve_client("", None, []) == ("", None)
+
+
+async def test_one_visitor_whether_it_came_over_ipv4_or_a_dual_stack_socket(
+    running: Running,
+) -> None:
+    assert (await running.pageview(ip="198.51.100.1")).status_code == 202
+    assert (await running.pageview(ip="::ffff:198.51.100.1")).status_code == 202
+    assert (await running.pageview(ip="::ffff:198.51.100.2")).status_code == 202
+    first, second, third = await visitor_ids(running)
+    assert first == second != third

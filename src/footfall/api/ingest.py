@@ -17,7 +17,7 @@ from footfall.api.responses import RawJSONResponse, error_response, json_respons
 from footfall.api.throttle import EXPOSE_HEADERS, enforce
 from footfall.auth.api_auth import WEBSITE_NOT_FOUND, authorize_token
 from footfall.errors import ApiError, NotFound
-from footfall.ingestion.client_ip import client_ip
+from footfall.ingestion.client_ip import resolve_client
 from footfall.ingestion.drops import DropReason
 from footfall.ingestion.hits import server_hits, tracker_hit
 from footfall.ingestion.payload import ServerBatch, TrackerHit, parse
@@ -77,11 +77,12 @@ async def track(request: Request) -> Response:
         )
         payload = parse(TrackerHit, body)
         request_headers = _header_map(request)
-        ip = client_ip(
+        client = resolve_client(
             request.client.host if request.client else None,
             _header(request_headers, b"x-forwarded-for"),
             settings.trusted_proxies,
         )
+        ip = client.ip
         now = services.clock.now()
         auth = await services.meta.site_auth(payload.websiteId)
         if auth is None:
@@ -93,6 +94,7 @@ async def track(request: Request) -> Response:
             auth.site,
             now,
             ip=ip,
+            address=client.address,
             user_agent=_header(request_headers, b"user-agent") or "",
             purpose=_purpose(request_headers),
             privacy_signal=_privacy_signal(request_headers),

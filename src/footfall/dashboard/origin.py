@@ -8,22 +8,19 @@ could otherwise make the server believe a plain-HTTP request was HTTPS (or the r
 
 from __future__ import annotations
 
-import ipaddress
-
 from starlette.requests import Request
 
 from footfall.config import Settings
-from footfall.ingestion.client_ip import client_ip
+from footfall.ingestion.addresses import parse_address
+from footfall.ingestion.client_ip import client_ip, trusted
 
 
 def _peer_is_trusted(request: Request, settings: Settings) -> bool:
     if not settings.trusted_proxies or request.client is None:
         return False
-    try:
-        peer = ipaddress.ip_address(request.client.host)
-    except ValueError:
-        return False
-    return any(peer in network for network in settings.trusted_proxies)
+    peer = parse_address(request.client.host)
+    # As for X-Forwarded-For: an IPv4-mapped peer is trusted in either form.
+    return peer is not None and trusted(peer, settings.trusted_proxies)
 
 
 def scheme(request: Request, settings: Settings) -> str:

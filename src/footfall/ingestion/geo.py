@@ -16,7 +16,8 @@ Two sources, chosen once at start-up by `open_geo`:
   country for an address, the bundled table answers.
 
 Both are read-only after start-up, so one instance is shared by every request and thread.
-Private, loopback, link-local, reserved and unparsable addresses locate nowhere.
+Addresses arrive parsed (`ingestion.addresses`, once per request); private, loopback,
+link-local and reserved ones locate nowhere.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import iptocc
 import maxminddb
 
 from footfall.errors import GeoDatabaseError
+from footfall.ingestion.addresses import Address, is_global, unmapped
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +68,8 @@ class GeoLookup(Protocol):
     description: str
     """What answers lookups, for the start-up log (never an address)."""
 
-    def locate(self, ip: str) -> Location:
-        """Where `ip` is; `NOWHERE` for non-public or unparsable addresses. Never raises."""
+    def locate(self, address: Address) -> Location:
+        """Where `address` is; `NOWHERE` for non-public addresses. Never raises."""
         ...
 
     def close(self) -> None:
@@ -75,25 +77,14 @@ class GeoLookup(Protocol):
         ...
 
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def public_address(ip: str) -> tuple[str, Address] | None:
-    """`ip` (as text and parsed) when it is a globally routable address, else None.
+def public_address(address: Address) -> Address | None:
+    """`address` when it is a globally routable address (`ipaddress`'s `is_global`), else None.
 
     An IPv4 address written as IPv4-mapped IPv6 (`::ffff:8.8.8.8`, what a dual-stack socket
     reports) is returned as the IPv4 address.
     """
-    try:
-        address: Address = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-        ip = str(address)
-    if not address.is_global:
-        return None
-    return ip, address
+    address = unmapped(address)
+    return address if is_global(address) else None
 
 
 def _country(code: object) -> str | None:
@@ -113,15 +104,15 @@ class BundledCountries:
         # it here, not in the first request.
         iptocc.country_code("8.8.8.8")
 
-    def country(self, ip: str) -> str | None:
+    def country(self, address: Address) -> str | None:
         """The country of an address already known to be public (see `public_address`)."""
-        return _country(iptocc.country_code(ip))
+        return _country(iptocc.country_code(address.text))
 
-    def locate(self, ip: str) -> Location:
-        public = public_address(ip)
+    def locate(self, address: Address) -> Location:
+        public = public_address(address)
         if public is None:
             return NOWHERE
-        country = self.country(public[0])
+        country = self.country(public)
         return Location(country) if country else NOWHERE
 
     def close(self) -> None:
@@ -182,15 +173,16 @@ class MaxMindLocations:
             raise
         self.description = f'MaxMind DB "{kind}" (region and city), bundled table as fallback'
 
-    def locate(self, ip: str) -> Location:
-        public = public_address(ip)
+    def locate(self, address: Address) -> Location:
+        public = public_address(address)
         if public is None:
             return NOWHERE
-        text, address = public
-        if address.version == 6 and not self._ipv6:
-            return self._fallback.locate(text)
+        if public.version == 6 and not self._ipv6:
+            return self._fallback.locate(public)
+        # The reader parses text fastest, but knows no scope ids (`fe80::1%eth0`).
+        key = public.text if "%" not in public.text else ipaddress.IPv6Address(public.value)
         try:
-            record = self._reader.get(address)
+            record = self._reader.get(key)
         except (OSError, ValueError, maxminddb.InvalidDatabaseError):
             # A file that passed the start-up checks but is damaged further in: keep ingesting
             # with the bundled country, and say so once (without the address).
@@ -201,11 +193,11 @@ class MaxMindLocations:
                 )
             record = None
         if not isinstance(record, dict):
-            return self._fallback.locate(text)
+            return self._fallback.locate(public)
         country = (
             _country(_text(record, "country", "iso_code"))
             or _country(_text(record, "registered_country", "iso_code"))
-            or self._fallback.country(text)
+            or self._fallback.country(public)
         )
         # MaxMind lists subdivisions largest first and gives their ISO 3166-2 code without the
         # country part ("BE"); DB-IP Lite gives names only.

@@ -6,10 +6,9 @@ processed, so that a rejected request changes nothing.
 
 from __future__ import annotations
 
-import ipaddress
-
 from footfall.errors import BadRequest
 from footfall.ingestion import enrich
+from footfall.ingestion.addresses import Address, parse_address
 from footfall.ingestion.payload import ServerBatch, TrackerHit
 from footfall.ingestion.pipeline import Hit
 from footfall.storage.models import Site
@@ -34,8 +33,10 @@ def tracker_hit(
     user_agent: str,
     purpose: str | None,
     privacy_signal: bool = False,
+    address: Address | None = None,
 ) -> Hit:
-    """The hit of one tracker request, timed at its arrival."""
+    """The hit of one tracker request, timed at its arrival. `ip` and `address` are what
+    `client_ip.resolve_client` gives; a hit without `address` is not located."""
     return Hit(
         site=site,
         name=payload.name,
@@ -46,6 +47,7 @@ def tracker_hit(
         screen_width=payload.screenWidth,
         props=dict(payload.props or {}),
         ip=ip,
+        address=address,
         user_agent=user_agent,
         purpose=purpose,
         event_id=payload.eventId,
@@ -63,11 +65,11 @@ def server_hits(batch: ServerBatch, site: Site, now: float, max_events: int) -> 
         ts = item.timestamp.timestamp() if item.timestamp is not None else now
         if ts > now + MAX_FUTURE_SKEW:
             raise BadRequest(f"{where}.timestamp: more than 5 minutes in the future")
+        address = None
         if item.ip is not None:
-            try:
-                ipaddress.ip_address(item.ip)
-            except ValueError:
-                raise BadRequest(f"{where}.ip: not an IP address") from None
+            address = parse_address(item.ip)
+            if address is None:
+                raise BadRequest(f"{where}.ip: not an IP address")
         if item.visitorId is None and (item.ip is None or item.userAgent is None):
             raise BadRequest(f"{where}: give visitorId, or both ip and userAgent")
         hits.append(
@@ -80,7 +82,10 @@ def server_hits(batch: ServerBatch, site: Site, now: float, max_events: int) -> 
                 referrer=item.referrer,
                 screen_width=item.screenWidth,
                 props=dict(item.props or {}),
+                # The visitor hash takes the text as sent, as it always has: changing it
+                # would change the visitor ids of senders that write addresses differently.
                 ip=item.ip,
+                address=address,
                 user_agent=item.userAgent,
                 explicit_visitor=item.visitorId,
                 event_id=item.eventId,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from footfall.ingestion import enrich, referrer_spam
+from footfall.ingestion.addresses import Address
 from footfall.ingestion.drops import DropCounter, DropReason
 from footfall.ingestion.geo import NOWHERE, GeoLookup, Location
 from footfall.ingestion.visitor import SaltRing, explicit_visitor_id, visitor_hash
@@ -36,7 +37,8 @@ class Hit:
     referrer: str | None = None
     screen_width: int | None = None
     props: dict[str, Any] = field(default_factory=dict)
-    ip: str | None = None
+    ip: str | None = None  # the visitor's address as text: input of the visitor hash
+    address: Address | None = None  # `ip` parsed, for geolocation; None if it is no address
     user_agent: str | None = None
     explicit_visitor: str | None = None
     purpose: str | None = None
@@ -44,7 +46,7 @@ class Hit:
     privacy_signal: bool = False  # the browser sent `Sec-GPC: 1` or `DNT: 1`
     # Filled in by the steps:
     software: enrich.Software | None = None
-    location: Location = NOWHERE  # country/region/city of `ip`; the address is never stored
+    location: Location = NOWHERE  # country/region/city of `address`; never stored itself
     visitor_id: int = 0
     previous_visitor_id: int | None = None  # the id under yesterday's salt
     visit_id: int = 0
@@ -122,8 +124,8 @@ class Pipeline:
         return DropReason.BOT if hit.software.is_bot else None
 
     async def locate(self, hit: Hit) -> DropReason | None:
-        if self.geo is not None and hit.ip:
-            hit.location = self.geo.locate(hit.ip)
+        if self.geo is not None and hit.address is not None:
+            hit.location = self.geo.locate(hit.address)
         return None
 
     async def identify_visitor(self, hit: Hit) -> DropReason | None:
