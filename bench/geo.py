@@ -1,4 +1,5 @@
-"""IP geolocation: microseconds per `GeoLookup.locate`, as the ingestion pipeline calls it.
+"""IP geolocation: microseconds per `GeoLookup.locate`, as the ingestion pipeline calls it
+(with an address parsed once per request, by `client_ip`), and per parse of that address.
 
     python -m bench.geo
 
@@ -23,6 +24,7 @@ import maxminddb
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
+from footfall.ingestion.addresses import Address, parse_client_address
 from footfall.ingestion.geo import GeoLookup, open_geo
 
 LANGUAGES = ["de", "en", "es", "fr", "ja", "pt-BR", "ru", "zh-CN"]
@@ -80,13 +82,29 @@ def addresses(rng: random.Random) -> list[str]:
     return found
 
 
-def microseconds(lookup: GeoLookup, ips: list[str]) -> float:
+def parsed(ips: list[str]) -> list[Address]:
+    found = [parse_client_address(ip) for ip in ips]
+    return [address for address in found if address is not None]
+
+
+def microseconds(lookup: GeoLookup, sample: list[Address]) -> float:
     """Median over passes of the mean time per `locate`."""
     runs = []
     for _ in range(PASSES):
         start = time.perf_counter()
+        for address in sample:
+            lookup.locate(address)
+        runs.append((time.perf_counter() - start) / len(sample) * 1e6)
+    return statistics.median(runs)
+
+
+def parse_microseconds(ips: list[str]) -> float:
+    """Median over passes of the mean time per `parse_client_address`."""
+    runs = []
+    for _ in range(PASSES):
+        start = time.perf_counter()
         for ip in ips:
-            lookup.locate(ip)
+            parse_client_address(ip)
         runs.append((time.perf_counter() - start) / len(ips) * 1e6)
     return statistics.median(runs)
 
@@ -100,14 +118,15 @@ def main() -> None:
         hits = [f"{n.split('/')[0][:-1]}{rng.randrange(1, 255)}" for n in _networks(database)]
         bundled, city = open_geo(None), open_geo(database)
         rows = [
-            ("bundled table, public addresses", bundled, ips),
-            ("bundled table, private addresses", bundled, private),
-            ("City .mmdb, public addresses (mostly no record)", city, ips),
-            ("City .mmdb, addresses with a full City record", city, hits),
+            ("bundled table, public addresses", bundled, parsed(ips)),
+            ("bundled table, private addresses", bundled, parsed(private)),
+            ("City .mmdb, public addresses (mostly no record)", city, parsed(ips)),
+            ("City .mmdb, addresses with a full City record", city, parsed(hits)),
         ]
         try:
             print("| lookup | µs per address |")
             print("|---|---|")
+            print(f"| parsing the address (public ones) | {parse_microseconds(ips):.1f} |")
             for label, lookup, sample in rows:
                 print(f"| {label} | {microseconds(lookup, sample):.1f} |")
         finally:
