@@ -6,6 +6,7 @@
     python -m bench --scenarios realtime --duration 3 --repeat 1
     python -m bench --scenarios stats --stats-sizes 1000000,10000000
     python -m bench --scenarios live --live-streams 5000
+    python -m bench --scenarios cluster   # PostgreSQL + Redis on 127.0.0.1 (see bench/cluster.py)
 
 Every server is a real process on 127.0.0.1 with its own temporary data folder; every load
 run is bounded in time (wrk's `-d`) and the exact-count run in requests. Markdown goes to
@@ -31,11 +32,22 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import ingestion, live_streams, memory, procfs, profile, realtime, report, stats, wrk
+from bench import (
+    cluster,
+    ingestion,
+    live_streams,
+    memory,
+    procfs,
+    profile,
+    realtime,
+    report,
+    stats,
+    wrk,
+)
 from bench.config import BenchConfig, Targets
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SCENARIOS = ("memory", "ingestion", "realtime", "stats", "live")
+SCENARIOS = ("memory", "ingestion", "realtime", "cluster", "stats", "live")
 
 
 def _log(message: str) -> None:
@@ -139,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             results["ingestion"] = ingestion.run(config, _log)
         if "realtime" in config.scenarios:
             results["realtime"] = realtime.run(config, _log)
+        if "cluster" in config.scenarios:
+            results["cluster"] = cluster.run(config, _log)
         if "stats" in config.scenarios:
             results["stats"] = stats.run(config, _log)
         if "live" in config.scenarios:

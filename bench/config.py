@@ -23,11 +23,17 @@ class BenchConfig:
     memory_visitors: int = 100_000
     profile_seconds: float = 10.0
     profile: bool = True
-    scenarios: tuple[str, ...] = ("memory", "ingestion", "realtime", "stats")
+    scenarios: tuple[str, ...] = ("memory", "ingestion", "realtime", "cluster", "stats")
     stats_sizes: tuple[int, ...] = (1_000_000, 10_000_000)  # events of the dashboard's site
     stats_runs: int = 5  # warm runs of the dashboard (medians)
     stats_pg_runs: int = 3  # on PostgreSQL, where a run at 10M takes a while
     stats_postgres: bool = True
+    # The cluster tier (bench/cluster.py): a fresh database made from the admin URL's server
+    # (dropped afterwards) and a fresh key prefix on the Redis (its keys deleted afterwards).
+    cluster_concurrencies: tuple[int, ...] = (64, 256)
+    cluster_visitor_levels: tuple[int, ...] = (10, 10_000)
+    pg_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    redis_url: str = "redis://127.0.0.1:6379/0"
 
     @classmethod
     def quick(cls, workdir: Path) -> BenchConfig:

@@ -124,127 +124,176 @@ async def _stored_count(data_dir: Path) -> int:
         await store.close()
 
 
-def run(config: BenchConfig, log: Any = print) -> dict[str, Any]:
-    data_dir = config.workdir / "ingestion"
-    site = server.add_site(data_dir, payloads.DOMAIN)
+@dataclass
+class Tally:
+    """Accepted answers of every ingestion request sent, and the connections of the wrk runs
+    (each may leave one request in flight when it stops: committed, but never answered)."""
+
+    accepted: int = 0
+    wrk_connections: int = 0
+
+
+@dataclass(frozen=True)
+class Requests:
+    """The tracker requests of a site, and the files wrk replays (product and no-op POST)."""
+
+    tracker: list[wrk.RawRequest]
+    ingest_file: Path
+    noop_file: Path
+
+
+def requests_for(config: BenchConfig, site: server.SiteCredentials, name: str) -> Requests:
+    """Write the request files of `site` (named after the scenario `name`)."""
     tracker = payloads.tracker_requests(site.website_id)
-    ingest_file = wrk.write_requests(config.workdir / "ingest.requests", tracker)
+    ingest_file = wrk.write_requests(config.workdir / f"{name}-ingest.requests", tracker)
     noop_file = wrk.write_requests(
-        config.workdir / "noop-post.requests",
+        config.workdir / f"{name}-noop-post.requests",
         [wrk.RawRequest(r.method, NOOP_PATH, r.headers, r.body) for r in tracker],
     )
-    result: dict[str, Any] = {"website_id": site.website_id, "requests_pool": len(tracker)}
+    return Requests(tracker, ingest_file, noop_file)
+
+
+def run(config: BenchConfig, log: Any = print) -> dict[str, Any]:
+    """The embedded tier: one server on a fresh data folder, events counted in DuckDB."""
+    data_dir = config.workdir / "ingestion"
+    site = server.add_site(data_dir, payloads.DOMAIN)
+    requests = requests_for(config, site, "ingestion")
+    result: dict[str, Any] = {"website_id": site.website_id}
+    tally = Tally()
     bench = server.BenchServer(data_dir, env=TRUSTED).start()
-    total_accepted = 0
-    wrk_connections = 0
     try:
-        time.sleep(1.0)
-        result["startup_s"] = bench.startup_seconds
-        result["idle_rss_mib"] = bench.rss_mib()
-        log(
-            f"ingestion: server up in {bench.startup_seconds:.2f} s, idle RSS "
-            f"{result['idle_rss_mib']:.1f} MiB; warming up"
-        )
-        for file in (noop_file, ingest_file):
-            warm, account = _accounted_run(bench, "warmup", file, 16, WARMUP_SECONDS)
-            if file is ingest_file:
-                total_accepted += warm.marked
-                wrk_connections += 16
-        points = []
-        for connections in config.concurrencies:
-            point = Point(connections)
-            for _ in range(config.repeat):
-                point.baseline.append(
-                    wrk.run(
-                        "noop POST",
-                        bench.url,
-                        noop_file,
-                        connections=connections,
-                        duration=config.duration,
-                        server_pid=bench.pid,
-                        marker="ok",
-                    )
-                )
-                ingest, account = _accounted_run(
-                    bench, "POST /api/event", ingest_file, connections, config.duration
-                )
-                point.ingest.append(ingest)
-                point.accounts.append(account)
-                total_accepted += ingest.marked
-                wrk_connections += connections
-            summary = point.summary()
-            points.append(summary)
-            log(
-                f"ingestion c={connections}: {summary['ingest']['rps']:,.0f} events/s "
-                f"(noop {summary['baseline']['rps']:,.0f}/s, ratio {summary['ratio']:.2f}), "
-                f"p99 {summary['ingest']['p99_ms']:.1f} ms"
-            )
-        result["points"] = points
-        best = max(points, key=lambda p: p["ingest"]["rps"])
-        half = best["ingest"]["rps"] / 2
-        paced, account = _accounted_run(
-            bench,
-            "POST /api/event paced",
-            ingest_file,
-            config.paced_connections,
-            config.duration * 2,
-            rate=half,
-        )
-        total_accepted += paced.marked
-        wrk_connections += config.paced_connections
-        result["paced"] = {**asdict(paced), "account": asdict(account)}
-        log(
-            f"ingestion paced at {half:,.0f}/s: got {paced.rps:,.0f}/s, p50 {paced.p50_ms:.2f} "
-            f"p99 {paced.p99_ms:.2f} ms"
-        )
-        result["loaded_rss_mib"] = max(r["ingest"]["server_peak_rss_mib"] for r in points)
-        # Exact accounting: every answer awaited.
-        before = _counters(bench)
-        exact = client.replay_exact(
-            server.HOST,
-            bench.port,
-            tracker[: config.exact_requests],
-            connections=config.exact_connections,
-            marker="accepted",
-        )
-        after = _counters(bench)
-        total_accepted += exact.marked
-        result["exact"] = {
-            "requests": exact.requests,
-            "statuses": {str(k): v for k, v in exact.statuses.items()},
-            "accepted_answers": exact.marked,
-            "committed": after[0] - before[0],
-            "dropped": after[2] - before[2],
-            "seconds": exact.seconds,
-            "equal": exact.marked == after[0] - before[0],
-        }
-        log(
-            f"ingestion exact run: {exact.marked} accepted answers, "
-            f"{after[0] - before[0]} committed"
-        )
-        if config.profile and profile.py_spy():
-            result["profiles"], accepted = _profiles(config, bench, ingest_file)
-            total_accepted += accepted
-            wrk_connections += 64 * len(result["profiles"])
-        final = bench.wait_idle()
-        result["server_committed_total"] = final["writer"]["committedEvents"]
-        result["dropped_total"] = final["dropped"]
+        result.update(measure(config, bench, requests, config.concurrencies, tally, log))
     finally:
         result["exit_code"] = bench.stop()
     stored = asyncio.run(_stored_count(data_dir))
-    result["durability"] = {
-        "stored": stored,
-        "server_committed": result.get("server_committed_total"),
-        "accepted_answers": total_accepted,
-        "wrk_connections_sum": wrk_connections,
-        "stored_equals_committed": stored == result.get("server_committed_total"),
-        "accepted_le_stored": total_accepted <= stored <= total_accepted + wrk_connections,
+    result["durability"] = durability(result, stored, tally, log)
+    return result
+
+
+def measure(
+    config: BenchConfig,
+    bench: server.BenchServer,
+    requests: Requests,
+    concurrencies: tuple[int, ...],
+    tally: Tally,
+    log: Any = print,
+    name: str = "ingestion",
+) -> dict[str, Any]:
+    """Every ingestion measurement on a running server (started with `TRUSTED` in its env):
+    warm-up, the no-op POST and `/api/event` at each concurrency, a paced run, the exact run,
+    the profiles. `tally` counts the answers; the caller stops the server, counts the stored
+    events and calls `durability`. `name` labels the log lines, profiles and files."""
+    tracker, ingest_file, noop_file = requests.tracker, requests.ingest_file, requests.noop_file
+    result: dict[str, Any] = {"requests_pool": len(tracker)}
+    time.sleep(1.0)
+    result["startup_s"] = bench.startup_seconds
+    result["idle_rss_mib"] = bench.rss_mib()
+    log(
+        f"{name}: server up in {bench.startup_seconds:.2f} s, idle RSS "
+        f"{result['idle_rss_mib']:.1f} MiB; warming up"
+    )
+    for file in (noop_file, ingest_file):
+        warm, account = _accounted_run(bench, "warmup", file, 16, WARMUP_SECONDS)
+        if file is ingest_file:
+            tally.accepted += warm.marked
+            tally.wrk_connections += 16
+    points = []
+    for connections in concurrencies:
+        point = Point(connections)
+        for _ in range(config.repeat):
+            point.baseline.append(
+                wrk.run(
+                    "noop POST",
+                    bench.url,
+                    noop_file,
+                    connections=connections,
+                    duration=config.duration,
+                    server_pid=bench.pid,
+                    marker="ok",
+                )
+            )
+            ingest, account = _accounted_run(
+                bench, "POST /api/event", ingest_file, connections, config.duration
+            )
+            point.ingest.append(ingest)
+            point.accounts.append(account)
+            tally.accepted += ingest.marked
+            tally.wrk_connections += connections
+        summary = point.summary()
+        points.append(summary)
+        log(
+            f"{name} c={connections}: {summary['ingest']['rps']:,.0f} events/s "
+            f"(noop {summary['baseline']['rps']:,.0f}/s, ratio {summary['ratio']:.2f}), "
+            f"p99 {summary['ingest']['p99_ms']:.1f} ms"
+        )
+    result["points"] = points
+    best = max(points, key=lambda p: p["ingest"]["rps"])
+    half = best["ingest"]["rps"] / 2
+    paced, account = _accounted_run(
+        bench,
+        "POST /api/event paced",
+        ingest_file,
+        config.paced_connections,
+        config.duration * 2,
+        rate=half,
+    )
+    tally.accepted += paced.marked
+    tally.wrk_connections += config.paced_connections
+    result["paced"] = {**asdict(paced), "account": asdict(account)}
+    log(
+        f"{name} paced at {half:,.0f}/s: got {paced.rps:,.0f}/s, p50 {paced.p50_ms:.2f} "
+        f"p99 {paced.p99_ms:.2f} ms"
+    )
+    result["loaded_rss_mib"] = max(r["ingest"]["server_peak_rss_mib"] for r in points)
+    # Exact accounting: every answer awaited.
+    before = _counters(bench)
+    exact = client.replay_exact(
+        server.HOST,
+        bench.port,
+        tracker[: config.exact_requests],
+        connections=config.exact_connections,
+        marker="accepted",
+    )
+    after = _counters(bench)
+    tally.accepted += exact.marked
+    result["exact"] = {
+        "requests": exact.requests,
+        "statuses": {str(k): v for k, v in exact.statuses.items()},
+        "accepted_answers": exact.marked,
+        "committed": after[0] - before[0],
+        "dropped": after[2] - before[2],
+        "seconds": exact.seconds,
+        "equal": exact.marked == after[0] - before[0],
     }
+    log(f"{name} exact run: {exact.marked} accepted answers, {after[0] - before[0]} committed")
+    if config.profile and profile.py_spy():
+        result["profiles"], accepted = _profiles(config, bench, ingest_file, name)
+        tally.accepted += accepted
+        tally.wrk_connections += 64 * len(result["profiles"])
+    final = bench.wait_idle()
+    result["server_committed_total"] = final["writer"]["committedEvents"]
+    result["dropped_total"] = final["dropped"]
+    return result
+
+
+def durability(
+    result: dict[str, Any], stored: int, tally: Tally, log: Any = print
+) -> dict[str, Any]:
+    """Stored events (counted after the server stopped) against the server's commit counter and
+    the accepted answers: every acknowledged event must be stored."""
+    committed = result.get("server_committed_total")
     log(
         f"ingestion durability: {stored} stored after SIGTERM, server committed "
-        f"{result.get('server_committed_total')}, accepted answers {total_accepted}"
+        f"{committed}, accepted answers {tally.accepted}"
     )
-    return result
+    return {
+        "stored": stored,
+        "server_committed": committed,
+        "accepted_answers": tally.accepted,
+        "wrk_connections_sum": tally.wrk_connections,
+        "stored_equals_committed": stored == committed,
+        "accepted_le_stored": tally.accepted <= stored <= tally.accepted + tally.wrk_connections,
+    }
 
 
 def _load(
@@ -270,7 +319,7 @@ def _load(
 
 
 def _profiles(
-    config: BenchConfig, bench: server.BenchServer, ingest_file: Any
+    config: BenchConfig, bench: server.BenchServer, ingest_file: Any, name: str
 ) -> tuple[list[dict[str, Any]], int]:
     """py-spy under the c=64 ingestion load: all threads, then only the GIL holder.
 
@@ -278,8 +327,8 @@ def _profiles(
     """
     summaries = []
     accepted = 0
-    for label, gil in (("ingestion, all threads", False), ("ingestion, GIL holder", True)):
-        raw = config.workdir / f"profile-ingestion{'-gil' if gil else ''}.txt"
+    for label, gil in ((f"{name}, all threads", False), (f"{name}, GIL holder", True)):
+        raw = config.workdir / f"profile-{name.replace(' ', '-')}{'-gil' if gil else ''}.txt"
         runs: list[wrk.RunResult] = []
         load = _load(bench, ingest_file, config.profile_seconds, runs)
         summaries.append(

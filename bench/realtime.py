@@ -132,13 +132,20 @@ def _median(runs: list[wrk.RunResult]) -> wrk.RunResult:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def _stage(
+def stage(
     config: BenchConfig,
     bench: server.BenchServer,
     site: server.SiteCredentials,
     stored: int,
     log: Any,
+    *,
+    visitor_levels: tuple[int, ...] | None = None,
+    name: str = "realtime",
 ) -> dict[str, Any]:
+    """One stage on a running server: at each of `visitor_levels` (default: the config's),
+    fill the site's active visitors, then the no-op GET and the realtime GET back to back;
+    a paced run; a profile. `name` labels the log lines and the profile."""
+    levels_asked = config.visitor_levels if visitor_levels is None else visitor_levels
     realtime_file, noop_file = _requests(config, site)
     c = config.realtime_connections
     for file in (noop_file, realtime_file):
@@ -147,7 +154,7 @@ def _stage(
         )
     rss_before = bench.rss_mib()
     levels: list[dict[str, Any]] = []
-    for visitors in config.visitor_levels:
+    for visitors in levels_asked:
         fill_rate = fill(bench, site, visitors)
         before = _count(bench, site)
         baselines, realtimes = [], []
@@ -192,7 +199,7 @@ def _stage(
         }
         levels.append(level)
         log(
-            f"realtime {visitors:,} visitors, {stored:,} stored: {real.rps:,.0f} req/s "
+            f"{name} {visitors:,} visitors, {stored:,} stored: {real.rps:,.0f} req/s "
             f"(noop {base.rps:,.0f}, ratio {level['ratio']:.2f}), p50 {real.p50_ms:.2f} "
             f"p99 {real.p99_ms:.2f} ms; count {before} -> {after}"
         )
@@ -209,7 +216,7 @@ def _stage(
         marker="currentVisitors",
     )
     log(
-        f"realtime paced at {half:,.0f}/s: got {paced.rps:,.0f}/s, p50 {paced.p50_ms:.2f} "
+        f"{name} paced at {half:,.0f}/s: got {paced.rps:,.0f}/s, p50 {paced.p50_ms:.2f} "
         f"p99 {paced.p99_ms:.2f} ms"
     )
     stage: dict[str, Any] = {
@@ -217,12 +224,12 @@ def _stage(
         "stored_events": stored,
         "levels": levels,
         "paced": asdict(paced),
-        "paced_visitors": config.visitor_levels[-1],
+        "paced_visitors": levels_asked[-1],
         "rss_before_fill_mib": rss_before,
         "rss_after_fill_mib": levels[-1]["rss_mib"],
     }
     if config.profile and profile.py_spy():
-        raw = config.workdir / f"profile-realtime-{stored}.txt"
+        raw = config.workdir / f"profile-{name.replace(' ', '-')}-{stored}.txt"
 
         def load() -> float:
             return wrk.run(
@@ -235,7 +242,7 @@ def _stage(
                 wait_quiet=False,
             ).rps
 
-        label = f"realtime, {stored:,} stored events"
+        label = f"{name}, {stored:,} stored events"
         summary = profile.profiled_run(label, bench.pid, config.profile_seconds, raw, load)
         stage["profile"] = summary
     return stage
@@ -249,7 +256,7 @@ def run(config: BenchConfig, log: Any = print) -> dict[str, Any]:
         time.sleep(1.0)
         result["idle_rss_mib"] = bench.rss_mib()
         result["startup_s"] = bench.startup_seconds
-        result["empty"] = _stage(config, bench, empty_site, 0, log)
+        result["empty"] = stage(config, bench, empty_site, 0, log)
     stored_site = server.add_site(data_dir, payloads.DOMAIN, name="realtime, stored events")
     seconds = bulk_insert(data_dir / "events.duckdb", stored_site.website_id, config.stored_events)
     size = (data_dir / "events.duckdb").stat().st_size
@@ -270,5 +277,5 @@ def run(config: BenchConfig, log: Any = print) -> dict[str, Any]:
             f"realtime: restarted in {bench.startup_seconds:.2f} s, idle RSS "
             f"{result['restart_idle_rss_mib']:.1f} MiB"
         )
-        result["stored"] = _stage(config, bench, stored_site, config.stored_events, log)
+        result["stored"] = stage(config, bench, stored_site, config.stored_events, log)
     return result

@@ -190,96 +190,11 @@ def markdown(results: dict[str, Any], targets: Targets) -> str:
     ingestion = results.get("ingestion")
     if ingestion:
         lines += ["", "## Ingestion: `POST /api/event` vs the no-op POST (same requests)", ""]
-        rows = []
-        for p in ingestion["points"]:
-            b, i = p["baseline"], p["ingest"]
-            rows.append(
-                [
-                    str(p["connections"]),
-                    "no-op POST",
-                    *_run_cells(b),
-                    "",
-                    "",
-                ]
-            )
-            rows.append(
-                [
-                    str(p["connections"]),
-                    "/api/event",
-                    *_run_cells(i),
-                    f"{p['ratio']:.0%}",
-                    f"{p['events_per_commit']:.0f}",
-                ]
-            )
-        paced = ingestion["paced"]
-        rows.append(
-            [
-                str(paced["connections"]),
-                f"/api/event paced at {_fmt(paced['target_rate'] or 0)}/s",
-                *_run_cells(paced),
-                "",
-                "",
-            ]
-        )
-        lines += _table(
-            [
-                "c",
-                "endpoint",
-                *_LOAD_COLUMNS,
-                "events/commit",
-            ],
-            rows,
-        )
-        d, e = ingestion["durability"], ingestion["exact"]
-        lines += [
-            "",
-            f"Durability: exact run ({e['requests']:,} requests, c=64, every answer awaited): "
-            f"{e['accepted_answers']:,} accepted answers, {e['committed']:,} committed "
-            f"({'equal' if e['equal'] else '**not equal**'}). After SIGTERM (exit code "
-            f"{ingestion['exit_code']}) the DuckDB file holds {d['stored']:,} events; the server "
-            f"counted {d['server_committed']:,} commits "
-            f"({'equal' if d['stored_equals_committed'] else '**not equal**'}); wrk runs "
-            f"got {d['accepted_answers']:,} accepted answers, the rest ("
-            f"{d['stored'] - d['accepted_answers']:,} <= {d['wrk_connections_sum']:,} "
-            "connections) were in flight when wrk stopped. Dropped: "
-            f"{sum(ingestion['dropped_total'].values())}.",
-        ]
+        lines += _ingestion_markdown(ingestion, "the DuckDB file")
     realtime = results.get("realtime")
     if realtime:
         lines += ["", "## Realtime: `GET /api/v1/realtime` vs the no-op GET", ""]
-        rows = []
-        for stage in (realtime["empty"], realtime["stored"]):
-            for x in stage["levels"]:
-                label = f"{x['stored_events']:,} / {x['visitors']:,}"
-                rows.append([label, "no-op GET", *_run_cells(x["baseline"]), "", ""])
-                rows.append(
-                    [
-                        label,
-                        "realtime",
-                        *_run_cells(x["realtime"]),
-                        f"{x['ratio']:.0%}",
-                        f"{x['count_before']:,} → {x['count_after']:,}",
-                    ]
-                )
-            paced = stage["paced"]
-            rows.append(
-                [
-                    f"{stage['stored_events']:,} / {stage['paced_visitors']:,}",
-                    f"realtime paced at {_fmt(paced['target_rate'] or 0)}/s",
-                    *_run_cells(paced),
-                    "",
-                    "",
-                ]
-            )
-        lines += _table(
-            [
-                "stored events / visitors",
-                "endpoint",
-                *_LOAD_COLUMNS,
-                "currentVisitors",
-            ],
-            rows,
-        )
+        lines += _realtime_rows([realtime["empty"], realtime["stored"]])
         bulk = realtime["bulk_insert"]
         lines += [
             "",
@@ -288,6 +203,7 @@ def markdown(results: dict[str, Any], targets: Targets) -> str:
             f"({bulk['file_mib']:,.0f} MiB DuckDB file); restart took "
             f"{realtime['restart_s']:.2f} s.",
         ]
+    lines += _cluster_markdown(results.get("cluster"))
     lines += _stats_markdown(results.get("stats"))
     memory = results.get("memory")
     if memory or realtime or ingestion:
@@ -338,6 +254,10 @@ def markdown(results: dict[str, Any], targets: Targets) -> str:
         profiles += [
             s["profile"] for s in (realtime["empty"], realtime["stored"]) if "profile" in s
         ]
+    cluster = results.get("cluster")
+    if cluster:
+        profiles += cluster["ingestion"].get("profiles", [])
+        profiles += [cluster["realtime"]["profile"]] if "profile" in cluster["realtime"] else []
     if profiles:
         lines += ["", "## Where the time goes (py-spy, % of non-idle samples)"]
         for prof in profiles:
@@ -372,6 +292,99 @@ def markdown(results: dict[str, Any], targets: Targets) -> str:
             )
     lines.append("")
     return "\n".join(lines)
+
+
+def _ingestion_markdown(ingestion: dict[str, Any], store: str) -> list[str]:
+    """The ingestion table and the durability paragraph (`store`: where events were counted)."""
+    rows = []
+    for p in ingestion["points"]:
+        b, i = p["baseline"], p["ingest"]
+        rows.append([str(p["connections"]), "no-op POST", *_run_cells(b), "", ""])
+        rows.append(
+            [
+                str(p["connections"]),
+                "/api/event",
+                *_run_cells(i),
+                f"{p['ratio']:.0%}",
+                f"{p['events_per_commit']:.0f}",
+            ]
+        )
+    paced = ingestion["paced"]
+    rows.append(
+        [
+            str(paced["connections"]),
+            f"/api/event paced at {_fmt(paced['target_rate'] or 0)}/s",
+            *_run_cells(paced),
+            "",
+            "",
+        ]
+    )
+    lines = _table(["c", "endpoint", *_LOAD_COLUMNS, "events/commit"], rows)
+    d, e = ingestion["durability"], ingestion["exact"]
+    lines += [
+        "",
+        f"Durability: exact run ({e['requests']:,} requests, c=64, every answer awaited): "
+        f"{e['accepted_answers']:,} accepted answers, {e['committed']:,} committed "
+        f"({'equal' if e['equal'] else '**not equal**'}). After SIGTERM (exit code "
+        f"{ingestion['exit_code']}) {store} holds {d['stored']:,} events; the server "
+        f"counted {d['server_committed']:,} commits "
+        f"({'equal' if d['stored_equals_committed'] else '**not equal**'}); wrk runs "
+        f"got {d['accepted_answers']:,} accepted answers, the rest ("
+        f"{d['stored'] - d['accepted_answers']:,} <= {d['wrk_connections_sum']:,} "
+        "connections) were in flight when wrk stopped. Dropped: "
+        f"{sum(ingestion['dropped_total'].values())}.",
+    ]
+    return lines
+
+
+def _realtime_rows(stages: list[dict[str, Any]]) -> list[str]:
+    """The realtime table of some stages (levels, then the paced run, of each)."""
+    rows = []
+    for stage in stages:
+        for x in stage["levels"]:
+            label = f"{x['stored_events']:,} / {x['visitors']:,}"
+            rows.append([label, "no-op GET", *_run_cells(x["baseline"]), "", ""])
+            rows.append(
+                [
+                    label,
+                    "realtime",
+                    *_run_cells(x["realtime"]),
+                    f"{x['ratio']:.0%}",
+                    f"{x['count_before']:,} → {x['count_after']:,}",
+                ]
+            )
+        paced = stage["paced"]
+        rows.append(
+            [
+                f"{stage['stored_events']:,} / {stage['paced_visitors']:,}",
+                f"realtime paced at {_fmt(paced['target_rate'] or 0)}/s",
+                *_run_cells(paced),
+                "",
+                "",
+            ]
+        )
+    return _table(["stored events / visitors", "endpoint", *_LOAD_COLUMNS, "currentVisitors"], rows)
+
+
+def _cluster_markdown(cluster: dict[str, Any] | None) -> list[str]:
+    if not cluster:
+        return []
+    versions = cluster["versions"]
+    lines = [
+        "",
+        "## Cluster tier (PostgreSQL + Redis)",
+        "",
+        f"One server process in cluster mode: PostgreSQL {versions['postgresql']} (a fresh "
+        f"database) and Redis {versions['redis']} (a fresh key prefix), both on this machine, "
+        'so their CPU is in "other CPU".',
+        "",
+        "### Ingestion: `POST /api/event` vs the no-op POST (same requests)",
+        "",
+    ]
+    lines += _ingestion_markdown(cluster["ingestion"], "PostgreSQL's `events` table")
+    lines += ["", "### Realtime: `GET /api/v1/realtime` vs the no-op GET", ""]
+    lines += _realtime_rows([cluster["realtime"]])
+    return lines
 
 
 def _stats_verdicts(stats: dict[str, Any] | None, targets: Targets) -> list[Verdict]:

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,15 @@ def free_port() -> int:
         return port
 
 
-def footfall_cli(data_dir: Path, *args: str) -> str:
-    """Run `python -m footfall ARGS` on `data_dir` as a user would; returns its stdout."""
-    env = {**os.environ, "FOOTFALL_DATA_DIR": str(data_dir)}
+def footfall_cli(data_dir: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    """Run `python -m footfall ARGS` on `data_dir` as a user would; returns its stdout.
+
+    `env`: extra `FOOTFALL_*` variables (the cluster tier's database and Redis settings).
+    """
+    full_env = {**os.environ, **(env or {}), "FOOTFALL_DATA_DIR": str(data_dir)}
     result = subprocess.run(
         [sys.executable, "-m", "footfall", *args],
-        env=env,
+        env=full_env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -59,11 +63,16 @@ class SiteCredentials:
     token: str
 
 
-def add_site(data_dir: Path, domain: str, name: str | None = None) -> SiteCredentials:
-    """`footfall sites add DOMAIN --json` then `footfall tokens create ID --json`."""
+def add_site(
+    data_dir: Path, domain: str, name: str | None = None, env: Mapping[str, str] | None = None
+) -> SiteCredentials:
+    """`footfall sites add DOMAIN --json` then `footfall tokens create ID --json` (with `env`
+    on top of the environment, as `footfall_cli`)."""
     extra = ["--name", name] if name else []
-    site = json.loads(footfall_cli(data_dir, "sites", "add", domain, *extra, "--json"))
-    token = json.loads(footfall_cli(data_dir, "tokens", "create", site["websiteId"], "--json"))
+    site = json.loads(footfall_cli(data_dir, "sites", "add", domain, *extra, "--json", env=env))
+    token = json.loads(
+        footfall_cli(data_dir, "tokens", "create", site["websiteId"], "--json", env=env)
+    )
     return SiteCredentials(website_id=site["websiteId"], token=token["token"])
 
 
