@@ -204,3 +204,22 @@ async def test_revoked_token_is_refused(running: Running) -> None:
     response = await send(running, {"events": [{"url": "https://example.com/", "visitorId": "v"}]})
     assert response.status_code == 401
     assert response.json() == {"error": "Invalid API token"}
+
+
+async def test_an_address_is_one_visitor_however_the_sender_writes_it(running: Running) -> None:
+    """Server-side events hash the canonical address text, as tracker hits do."""
+    assert (await running.pageview(ip="198.51.100.7")).status_code == 202
+    events = [
+        {"url": "https://example.com/a", "ip": "::ffff:198.51.100.7", "userAgent": CHROME_UA},
+        {"url": "https://example.com/b", "ip": "2001:DB8::0:1", "userAgent": CHROME_UA},
+        {"url": "https://example.com/c", "ip": "2001:db8::1", "userAgent": CHROME_UA},
+        {"url": "https://example.com/d", "ip": "198.51.100.8", "userAgent": CHROME_UA},
+    ]
+    response = await send(running, {"events": events})
+    assert response.json() == {"accepted": 4, "dropped": {}}
+    tracker, mapped, upper, lower, other = (
+        e.visitor_id for e in await running.services.events.events(running.site.id)
+    )
+    assert tracker == mapped
+    assert upper == lower
+    assert len({tracker, upper, other}) == 3

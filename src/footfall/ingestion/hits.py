@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from footfall.errors import BadRequest
 from footfall.ingestion import enrich
-from footfall.ingestion.addresses import Address, parse_address
+from footfall.ingestion.addresses import Address, parse_client_address
 from footfall.ingestion.payload import ServerBatch, TrackerHit
 from footfall.ingestion.pipeline import Hit
 from footfall.storage.models import Site
@@ -67,7 +67,7 @@ def server_hits(batch: ServerBatch, site: Site, now: float, max_events: int) -> 
             raise BadRequest(f"{where}.timestamp: more than 5 minutes in the future")
         address = None
         if item.ip is not None:
-            address = parse_address(item.ip)
+            address = parse_client_address(item.ip)
             if address is None:
                 raise BadRequest(f"{where}.ip: not an IP address")
         if item.visitorId is None and (item.ip is None or item.userAgent is None):
@@ -82,9 +82,9 @@ def server_hits(batch: ServerBatch, site: Site, now: float, max_events: int) -> 
                 referrer=item.referrer,
                 screen_width=item.screenWidth,
                 props=dict(item.props or {}),
-                # The visitor hash takes the text as sent, as it always has: changing it
-                # would change the visitor ids of senders that write addresses differently.
-                ip=item.ip,
+                # The canonical text, as for tracker hits: one visitor, one hash, however the
+                # sender wrote the address (`::ffff:1.2.3.4`, upper-case IPv6, …).
+                ip=address.text if address is not None else None,
                 address=address,
                 user_agent=item.userAgent,
                 explicit_visitor=item.visitorId,
