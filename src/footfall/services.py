@@ -82,7 +82,9 @@ class Services:
         # First: a geolocation database that cannot be used stops the start with nothing open.
         geo = open_geo(settings.geoip_database)
         meta = await SqlMetaStore.open(
-            database_url=settings.database_url, sqlite_path=settings.meta_path
+            database_url=settings.database_url,
+            sqlite_path=settings.meta_path,
+            recheck_seconds=settings.meta_recheck_ms / 1000,
         )
         events: EventStore
         presence: Presence

@@ -8,20 +8,26 @@ with the digests of its active tokens) and drops that cache as soon as the data 
 - SQLite: `PRAGMA data_version` moves on every commit made by any other connection, including
   other processes; reading it costs a few microseconds.
 - PostgreSQL: statement-level triggers bump the single row of `meta_version` on every change
-  to sites or to tokens' validity; one indexed read per check.
+  to sites or to tokens' validity; one indexed read per check, a network round trip, so it is
+  made at most every `recheck_seconds` per process (`FOOTFALL_META_RECHECK_MS`) rather than
+  on every request.
 
-Either way a site or token created, revoked or deleted anywhere applies to the very next
-request on every instance. Unreachable databases raise `BackendUnavailable("metadata")`.
+A site or token created, revoked or deleted through this process applies to its very next
+request (`invalidate`). One changed by anyone else applies to the very next request on SQLite,
+and on PostgreSQL to every request starting at least `recheck_seconds` after the change.
+Unreachable databases raise `BackendUnavailable("metadata")`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import json
 import re
 import secrets
 import sqlite3
+import time
 import uuid
 import zoneinfo
 from collections.abc import Callable, Coroutine, Iterable
@@ -227,26 +233,49 @@ class SqlMetaStore:
 
     name = "metadata"
 
-    def __init__(self, engine: AsyncEngine, watch: _ChangeWatch) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        watch: _ChangeWatch,
+        *,
+        recheck_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`recheck_seconds`: read the change watch at most this often (0: on every lookup);
+        `clock`: the monotonic clock that interval is measured on."""
         self.engine = engine
         self._watch = watch
         self._auth_cache: dict[str, SiteAuth | None] = {}
         self._token_site_cache: dict[str, str | None] = {}
         self._last_used_written: dict[str, float] = {}
         self._seen_version: int | None = None
+        self._recheck_seconds = recheck_seconds
+        self._clock = clock
+        self._checked_at = float("-inf")  # when the last version read that completed began
+        self._pending: tuple[float, asyncio.Future[int]] | None = None  # a read in flight
 
     @classmethod
     async def open(
-        cls, *, database_url: str | None, sqlite_path: Path, run_migrations: bool = True
+        cls,
+        *,
+        database_url: str | None,
+        sqlite_path: Path,
+        run_migrations: bool = True,
+        recheck_seconds: float = 0.0,
     ) -> SqlMetaStore:
-        """Open (and by default migrate) PostgreSQL at `database_url`, else the SQLite file."""
+        """Open (and by default migrate) PostgreSQL at `database_url`, else the SQLite file.
+
+        `recheck_seconds` applies to PostgreSQL only: SQLite's check costs microseconds and
+        is made on every lookup.
+        """
         if database_url:
             engine = create_engine(database_url)
             watch: _ChangeWatch = _TableWatch(engine)
         else:
             engine = create_engine(sqlite_url(sqlite_path))
             watch = _SqliteWatch(sqlite_path)
-        store = cls(engine, watch)
+            recheck_seconds = 0.0
+        store = cls(engine, watch, recheck_seconds=recheck_seconds)
         if run_migrations:
             await store.migrate()
         return store
@@ -274,10 +303,42 @@ class SqlMetaStore:
         return await self._watch.version()
 
     async def _refresh_if_changed(self) -> None:
-        version = await self._watch.version()
+        if self._recheck_seconds <= 0:
+            version = await self._watch.version()
+        else:
+            now = self._clock()
+            if now - self._checked_at < self._recheck_seconds:
+                return
+            started, version = await self._shared_read(now)
+            # The read saw every change committed before it began: the cache is as fresh as
+            # `started`.
+            self._checked_at = max(self._checked_at, started)
         if version != self._seen_version:
             self._seen_version = version
             self.invalidate()
+
+    async def _shared_read(self, now: float) -> tuple[float, int]:
+        """Read the version, or join a read begun less than `recheck_seconds` ago; returns
+        when the read began and the version.
+
+        One read serves every lookup arriving while it runs: without that, each of them would
+        start its own once the interval ran out and, with more lookups in flight than pooled
+        connections, they would wait on the pool and open new connections, which makes each
+        read slower still, so more lookups pile up behind it.
+        """
+        pending = self._pending
+        if pending is None or now - pending[0] >= self._recheck_seconds:
+            task = asyncio.ensure_future(self._watch.version())
+            # Retrieve a failure even if every waiter was cancelled (no "never retrieved").
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            pending = self._pending = (now, task)
+            task.add_done_callback(lambda _t: self._forget_read(pending))
+        # Shielded: a waiter cancelled (its client gone) must not cancel the others' read.
+        return pending[0], await asyncio.shield(pending[1])
+
+    def _forget_read(self, pending: tuple[float, asyncio.Future[int]]) -> None:
+        if self._pending is pending:
+            self._pending = None
 
     def invalidate(self) -> None:
         """Forget every cached lookup (after a change made through this process)."""
