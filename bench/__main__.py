@@ -1,14 +1,15 @@
 """`python -m bench`: run the benchmark scenarios, write bench/results/latest.{json,md}.
 
-    python -m bench                 # the full run (about 35 minutes on 2 cores, half of it
+    python -m bench                 # the full run (about 40 minutes on 2 cores, half of it
                                     # the stats dashboard at 10M events on PostgreSQL)
     python -m bench --quick         # short runs, 1M stored events (a few minutes)
     python -m bench --scenarios realtime --duration 3 --repeat 1
     python -m bench --scenarios stats --stats-sizes 1000000,10000000
     python -m bench --scenarios live --live-streams 5000
-    python -m bench --scenarios cluster   # PostgreSQL + Redis on 127.0.0.1 (see bench/cluster.py)
+    python -m bench --scenarios cluster  # PostgreSQL + Redis on 127.0.0.1 (bench/cluster.py)
 
-Every server is a real process on 127.0.0.1 with its own temporary data folder; every load
+Every server is a real process on 127.0.0.1 with its own temporary data folder (the cluster
+scenario's: its own PostgreSQL database and Redis key prefix, removed afterwards); every load
 run is bounded in time (wrk's `-d`) and the exact-count run in requests. Markdown goes to
 stdout at the end; progress lines go to stderr.
 """
