@@ -4,6 +4,8 @@ The server store reads `meta_version` at most once per interval: a change made e
 CLI, another instance) is seen once the interval has passed, a change made through the store
 itself at once. A manual clock makes "not before the interval" exact; one test on the real
 clock polls with a deadline. SQLite ignores the interval (its check is a pragma).
+On either backend, rows read before a change that another lookup noticed meanwhile are not
+cached.
 """
 
 from __future__ import annotations
@@ -173,3 +175,36 @@ async def test_lookups_arriving_together_share_one_read(
     answers = await asyncio.gather(*(server.site_auth(site.id) for _ in range(50)))
     assert answers == [None] * 50
     assert watch.reads == 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_a_load_overtaken_by_a_noticed_change_is_not_cached(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A lookup reads the rows, then (before it caches them) another lookup notices a change
+    made meanwhile: the rows read are not cached, so the next lookup reads them again."""
+    database_url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
+    path = tmp_path / "meta.sqlite3"
+    server = await SqlMetaStore.open(database_url=database_url, sqlite_path=path)
+    other = await SqlMetaStore.open(database_url=database_url, sqlite_path=path)
+    try:
+        site = await other.create_site("example.com", None, 1.0)
+        secret, info = await other.create_token(site.id, 2.0)
+        digest = tokens.hash_token(secret)
+        load = server._load_site_auth
+
+        async def load_then_change(site_id: str) -> Any:
+            auth = await load(site_id)  # the token still active
+            await other.revoke_token(info.id, 3.0)
+            await server._refresh_if_changed()  # another lookup notices the change
+            return auth
+
+        server._load_site_auth = load_then_change  # type: ignore[method-assign]
+        first = await server.site_auth(site.id)
+        assert first is not None and first.tokens == ((digest, info.id),)
+        server._load_site_auth = load  # type: ignore[method-assign]
+        later = await server.site_auth(site.id)
+        assert later is not None and later.tokens == ()
+    finally:
+        await server.close()
+        await other.close()

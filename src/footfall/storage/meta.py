@@ -253,6 +253,7 @@ class SqlMetaStore:
         self._clock = clock
         self._checked_at = float("-inf")  # when the last version read that completed began
         self._pending: tuple[float, asyncio.Future[int]] | None = None  # a read in flight
+        self._generation = 0  # moves on every `invalidate`
 
     @classmethod
     async def open(
@@ -341,7 +342,9 @@ class SqlMetaStore:
             self._pending = None
 
     def invalidate(self) -> None:
-        """Forget every cached lookup (after a change made through this process)."""
+        """Forget every cached lookup (after a change made through this process), and keep
+        lookups already reading the database from caching what they read."""
+        self._generation += 1
         self._auth_cache.clear()
         self._token_site_cache.clear()
 
@@ -460,10 +463,13 @@ class SqlMetaStore:
             pass
         if not _SITE_ID.fullmatch(site_id):
             return None
+        generation = self._generation
         auth = await self._load_site_auth(site_id)
-        if len(self._auth_cache) >= _CACHE_LIMIT:
-            self._auth_cache.clear()
-        self._auth_cache[site_id] = auth
+        # Cached only if no change was noticed while it loaded: the rows read may predate it.
+        if generation == self._generation:
+            if len(self._auth_cache) >= _CACHE_LIMIT:
+                self._auth_cache.clear()
+            self._auth_cache[site_id] = auth
         return auth
 
     @_unavailable
@@ -473,15 +479,17 @@ class SqlMetaStore:
         if token_hash in self._token_site_cache:
             site_id = self._token_site_cache[token_hash]
         else:
+            generation = self._generation
             async with self.engine.connect() as conn:
                 site_id = await conn.scalar(
                     sa.select(api_tokens.c.site_id).where(
                         api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None)
                     )
                 )
-            if len(self._token_site_cache) >= _CACHE_LIMIT:
-                self._token_site_cache.clear()
-            self._token_site_cache[token_hash] = site_id
+            if generation == self._generation:  # as in `site_auth`
+                if len(self._token_site_cache) >= _CACHE_LIMIT:
+                    self._token_site_cache.clear()
+                self._token_site_cache[token_hash] = site_id
         return await self.site_auth(site_id) if site_id is not None else None
 
     async def _load_site_auth(self, site_id: str) -> SiteAuth | None:
