@@ -374,9 +374,9 @@ def _cluster_markdown(cluster: dict[str, Any] | None) -> list[str]:
         "",
         "## Cluster tier (PostgreSQL + Redis)",
         "",
-        f"One server process in cluster mode: PostgreSQL {versions['postgresql']} (a fresh "
-        f"database) and Redis {versions['redis']} (a fresh key prefix), both on this machine, "
-        'so their CPU is in "other CPU".',
+        "One server process in cluster mode on a fresh PostgreSQL database and a fresh Redis "
+        f"key prefix (PostgreSQL {versions['postgresql']}; Redis {versions['redis']}), both "
+        'on this machine, so their CPU is part of "other CPU". No target is judged here.',
         "",
         "### Ingestion: `POST /api/event` vs the no-op POST (same requests)",
         "",
