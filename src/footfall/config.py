@@ -44,10 +44,10 @@ class Settings(BaseSettings):
     meta_recheck_ms: float = Field(
         default=100.0,
         ge=0,
-        description="Cluster mode: each instance checks whether the sites and tokens in "
-        "PostgreSQL changed at most this often (one query) instead of on every request, so a "
-        "site or token created, revoked or deleted on another instance or by the CLI applies "
-        "there within this time; through the instance itself, at once. 0: on every request.",
+        description="Each server checks whether sites and tokens changed in the metadata "
+        "database at most this often instead of on every request, so a site or token created, "
+        "revoked or deleted by the CLI or on another instance applies there within this time; "
+        "through the server itself (the dashboard), at once. 0: on every request.",
     )
     host: str = Field(default="127.0.0.1", description="Address `footfall serve` listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `footfall serve` listens on.")

@@ -7,7 +7,9 @@ it. Counting goes through real tracker hits, so per-page answers come from inges
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 
 import httpx
 import pytest
@@ -201,7 +203,9 @@ async def test_disallowed_path(running: Running) -> None:
         assert_error(await live(running, key.key, path), 403, "Path not allowed for this key")
 
 
-async def test_revoked_key_is_refused_at_once(running: Running) -> None:
+async def test_a_key_revoked_elsewhere_is_refused_within_the_recheck_interval(
+    running: Running,
+) -> None:
     key = await make_key(running)
     assert (await live(running, key.key)).status_code == 200
     # Revoked elsewhere (the CLI is another process with its own store).
@@ -212,6 +216,18 @@ async def test_revoked_key_is_refused_at_once(running: Running) -> None:
         await PublishableKeyStore(cli).revoke(key.key, running.clock.now())
     finally:
         await cli.close()
+    interval = running.services.settings.meta_recheck_ms / 1000
+    deadline = time.monotonic() + interval + 2.0
+    while (response := await live(running, key.key)).status_code == 200:
+        assert time.monotonic() < deadline, "revocation not applied within the interval"
+        await asyncio.sleep(interval / 10)  # poll as a page would, not as a flood
+    assert_error(response, 401, "Invalid publishable key")
+
+
+async def test_a_key_revoked_through_the_server_is_refused_at_once(running: Running) -> None:
+    key = await make_key(running)
+    assert (await live(running, key.key)).status_code == 200
+    await running.services.keys.revoke(key.key, running.clock.now())
     assert_error(await live(running, key.key), 401, "Invalid publishable key")
 
 

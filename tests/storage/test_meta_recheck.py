@@ -1,9 +1,9 @@
-"""`SqlMetaStore` with a recheck interval (`FOOTFALL_META_RECHECK_MS`, PostgreSQL only).
+"""`SqlMetaStore` with a recheck interval (`FOOTFALL_META_RECHECK_MS`), on both backends.
 
-The server store reads `meta_version` at most once per interval: a change made elsewhere (the
-CLI, another instance) is seen once the interval has passed, a change made through the store
-itself at once. A manual clock makes "not before the interval" exact; one test on the real
-clock polls with a deadline. SQLite ignores the interval (its check is a pragma).
+The server store reads its change watch (`meta_version` on PostgreSQL, `PRAGMA data_version`
+on SQLite) at most once per interval: a change made elsewhere (the CLI, another instance) is
+seen once the interval has passed, a change made through the store itself at once. A manual
+clock makes "not before the interval" exact; one test on the real clock polls with a deadline.
 On either backend, rows read before a change that another lookup noticed meanwhile are not
 cached.
 """
@@ -43,12 +43,16 @@ async def _server_store(
     return store
 
 
-@pytest.fixture
-async def stores(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[SqlMetaStore, SqlMetaStore]]:
-    """A server's store (the manual clock at `stores[0]._clock`) and another instance's."""
-    clock = ManualClock()
-    server = await _server_store(pg_url, tmp_path / "unused.sqlite3", clock)
-    other = await SqlMetaStore.open(database_url=pg_url, sqlite_path=tmp_path / "unused.sqlite3")
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def stores(
+    request: pytest.FixtureRequest, pg_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[SqlMetaStore, SqlMetaStore]]:
+    """A server's store (the manual clock at `stores[0]._clock`) and another process's: a
+    second PostgreSQL instance, or the CLI on the same SQLite file."""
+    database_url = pg_url if request.param == "postgresql" else None
+    path = tmp_path / "meta.sqlite3"
+    server = await _server_store(database_url, path, ManualClock())
+    other = await SqlMetaStore.open(database_url=database_url, sqlite_path=path)
     yield server, other
     await server.close()
     await other.close()
@@ -99,13 +103,16 @@ async def test_change_through_this_store_is_seen_at_once(
     assert await server.site_auth(site.id) is None
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_revocation_elsewhere_applies_within_the_interval_on_the_real_clock(
-    pg_url: str, tmp_path: Path
+    backend: str, pg_url: str, tmp_path: Path
 ) -> None:
+    database_url = pg_url if backend == "postgresql" else None
+    path = tmp_path / "meta.sqlite3"
     server = await SqlMetaStore.open(
-        database_url=pg_url, sqlite_path=tmp_path / "unused.sqlite3", recheck_seconds=INTERVAL
+        database_url=database_url, sqlite_path=path, recheck_seconds=INTERVAL
     )
-    other = await SqlMetaStore.open(database_url=pg_url, sqlite_path=tmp_path / "unused.sqlite3")
+    other = await SqlMetaStore.open(database_url=database_url, sqlite_path=path)
     try:
         site = await other.create_site("example.com", None, 1.0)
         secret, info = await other.create_token(site.id, 2.0)
@@ -121,24 +128,6 @@ async def test_revocation_elsewhere_applies_within_the_interval_on_the_real_cloc
     finally:
         await server.close()
         await other.close()
-
-
-async def test_sqlite_ignores_the_interval(tmp_path: Path) -> None:
-    clock = ManualClock()
-    path = tmp_path / "meta.sqlite3"
-    server = await _server_store(None, path, clock)
-    cli = await SqlMetaStore.open(database_url=None, sqlite_path=path)
-    try:
-        site = await cli.create_site("example.com", None, 1.0)
-        secret, info = await cli.create_token(site.id, 2.0)
-        digest = tokens.hash_token(secret)
-        assert await server.site_auth_for_token(digest) is not None
-        await cli.revoke_token(info.id, 3.0)
-        # The clock never moves, yet the next lookup sees the change (PRAGMA data_version).
-        assert await server.site_auth_for_token(digest) is None
-    finally:
-        await server.close()
-        await cli.close()
 
 
 class CountingWatch:

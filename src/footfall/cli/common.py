@@ -1,7 +1,8 @@
 """What every `footfall` command group shares: options, the metadata store, output, errors.
 
 Commands that touch metadata open the store the settings name, run one action and close it
-again, so they work while servers run (the servers see the change at their next request).
+again, so they work while servers run (the servers see the change within
+`FOOTFALL_META_RECHECK_MS`, 100 ms).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Every command honours `--data-dir` / `FOOTFALL_DATA_DIR`, or `FOOTFALL_DATABASE_URL` in cluster
 mode. Site and token commands write to the metadata database only, so they work while servers
-run and take effect at their next request. Commands that print data take `--json`;
-`tokens create` prints the token alone on its last line.
+run and take effect within 100 ms (`FOOTFALL_META_RECHECK_MS`). Commands that print data take
+`--json`; `tokens create` prints the token alone on its last line.
 """
 
 from __future__ import annotations

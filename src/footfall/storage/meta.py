@@ -6,15 +6,16 @@ instance may change the data at any time, so the server caches what the hot path
 with the digests of its active tokens) and drops that cache as soon as the data changed:
 
 - SQLite: `PRAGMA data_version` moves on every commit made by any other connection, including
-  other processes; reading it costs a few microseconds.
+  other processes (the CLI).
 - PostgreSQL: statement-level triggers bump the single row of `meta_version` on every change
-  to sites or to tokens' validity; one indexed read per check, a network round trip, so it is
-  made at most every `recheck_seconds` per process (`FOOTFALL_META_RECHECK_MS`) rather than
-  on every request.
+  to sites or to tokens' validity; one indexed read.
 
-A site or token created, revoked or deleted through this process applies to its very next
-request (`invalidate`). One changed by anyone else applies to the very next request on SQLite,
-and on PostgreSQL to every request starting at least `recheck_seconds` after the change.
+Either check is made at most every `recheck_seconds` per process (`FOOTFALL_META_RECHECK_MS`),
+not on every request: on PostgreSQL it is a network round trip, and even SQLite's pragma (file
+locks on the WAL index: ~5 µs per read measured in a loaded server) was the largest single
+step of a realtime request. A site or token created, revoked or deleted through this
+process applies to its very next request (`invalidate`); one changed by anyone else applies to
+every request starting at least `recheck_seconds` after the change.
 Unreachable databases raise `BackendUnavailable("metadata")`.
 """
 
@@ -264,18 +265,14 @@ class SqlMetaStore:
         run_migrations: bool = True,
         recheck_seconds: float = 0.0,
     ) -> SqlMetaStore:
-        """Open (and by default migrate) PostgreSQL at `database_url`, else the SQLite file.
-
-        `recheck_seconds` applies to PostgreSQL only: SQLite's check costs microseconds and
-        is made on every lookup.
-        """
+        """Open (and by default migrate) PostgreSQL at `database_url`, else the SQLite file;
+        `recheck_seconds` as in the class (0, the default for CLI use: on every lookup)."""
         if database_url:
             engine = create_engine(database_url)
             watch: _ChangeWatch = _TableWatch(engine)
         else:
             engine = create_engine(sqlite_url(sqlite_path))
             watch = _SqliteWatch(sqlite_path)
-            recheck_seconds = 0.0
         store = cls(engine, watch, recheck_seconds=recheck_seconds)
         if run_migrations:
             await store.migrate()
@@ -298,10 +295,18 @@ class SqlMetaStore:
             await conn.execute(sa.text("SELECT 1"))
 
     @_unavailable
-    async def data_version(self) -> int:
-        """A number that moves whenever any process changed the metadata: lets caches kept
-        outside this class (publishable keys) drop what they hold when this store would."""
-        return await self._watch.version()
+    async def change_count(self) -> int:
+        """A number that moves whenever this store drops its cache: at once for a change made
+        through it, within `recheck_seconds` for one made by anyone else. Caches kept outside
+        this class (publishable keys) compare it to drop what they hold when this store does,
+        without reading the change watch themselves."""
+        await self._refresh_if_changed()
+        return self._generation
+
+    @property
+    def generation(self) -> int:
+        """`change_count` as last noticed, without checking for changes (no I/O)."""
+        return self._generation
 
     async def _refresh_if_changed(self) -> None:
         if self._recheck_seconds <= 0:

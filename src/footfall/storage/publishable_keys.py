@@ -2,11 +2,12 @@
 
 Keys live in the `publishable_keys` table of the metadata database, beside the sites and API
 tokens of `SqlMetaStore`, and follow the same caching rule: the server caches what the live
-endpoints read (a key with its site's live settings) and drops the whole cache as soon as the
-metadata changed anywhere (`SqlMetaStore.data_version`: SQLite's `data_version` pragma, or the
-`meta_version` row PostgreSQL triggers bump when keys or sites change). A key created, changed
-or revoked from the CLI, the dashboard or another instance therefore applies to the very next
-request on every instance.
+endpoints read (a key with its site's live settings) and drops the whole cache whenever the
+metadata store drops its own (`SqlMetaStore.change_count`: a change through this process at
+once, one from the CLI or another instance within `FOOTFALL_META_RECHECK_MS`; PostgreSQL
+triggers bump the watched version when keys or sites change). A key created, changed or revoked
+from the dashboard therefore applies to the next request, and from the CLI or another instance
+within that interval.
 
 What a key allows is decided here, in one place (`PublishableKey.allows_origin`,
 `allows_path`); the HTTP layer only turns the answers into status codes.
@@ -138,26 +139,29 @@ class PublishableKeyStore:
     async def grant(self, key: str, *, max_age: float = 0.0) -> LiveGrant | None:
         """The grant of an active key of a live site, or None (unknown, revoked, site deleted).
 
-        Cached. Whether the metadata changed is checked on every call (so a revocation applies
-        at the next request), or at most every `max_age` seconds: open streams re-check their
-        key that way without a database read each.
+        Cached; dropped when the metadata store drops its cache (`change_count`), asked on
+        every call or at most every `max_age` seconds: open streams re-check their key that
+        way at each heartbeat.
         """
         await self._refresh_if_changed(max_age)
         try:
             return self._grants[key]
         except KeyError:
             pass
+        generation = self._meta.generation
         grant = await self._load_grant(key) if publishable.is_well_formed(key) else None
-        if len(self._grants) >= _CACHE_LIMIT:
-            self._grants.clear()
-        self._grants[key] = grant
+        # Cached only if no change was noticed while it loaded: the row read may predate it.
+        if generation == self._meta.generation:
+            if len(self._grants) >= _CACHE_LIMIT:
+                self._grants.clear()
+            self._grants[key] = grant
         return grant
 
     async def _refresh_if_changed(self, max_age: float) -> None:
         now = time.monotonic()
         if now - self._checked_at < max_age:
             return
-        version = await self._meta.data_version()
+        version = await self._meta.change_count()
         self._checked_at = now
         if version != self._seen_version:
             self._seen_version = version
