@@ -111,9 +111,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FootfallApp:
 
 def app_from_environment() -> Starlette:
     """App factory for worker processes (`serve --workers N`): settings from FOOTFALL_*."""
-    from footfall import guarded_http, logs
+    from footfall import guarded_http, logs, serving
 
     settings = Settings()
     logs.configure(settings.log_level)
     guarded_http.configure(settings)  # this worker's protocol limits
+    serving.tune_garbage_collector()
     return create_app(settings)

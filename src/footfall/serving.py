@@ -9,6 +9,7 @@ memory and every connection ends.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from footfall import guarded_http
@@ -17,10 +18,29 @@ from footfall.config import Settings
 KEEP_ALIVE_SECONDS = 5
 """Idle time after which a kept-alive connection is closed (uvicorn's default, made explicit)."""
 
+GC_THRESHOLDS = (10_000, 50, 100)
+"""The garbage collector's thresholds in a serving process (CPython's default: 700, 10, 10).
+
+A request allocates a few hundred tracked objects, so with the default a young collection ran
+every two or three requests, each walking the objects of every request in flight and
+promoting them, which made older collections frequent too. Most request objects are freed by
+reference counting long before a collection, so collecting less often finds as much garbage
+for less work: ~17 µs (8-9 %) less CPU per ingested event, measured with
+`python -m bench.inprocess ingest 20000 --concurrency=256` (three interleaved pairs).
+Reference cycles are still collected, a little later; memory between collections grows by the
+objects of ~10,000 allocations at most."""
+
+
+def tune_garbage_collector() -> None:
+    """Set `GC_THRESHOLDS` for this process (each server process: the main one, every worker)."""
+    gc.set_threshold(*GC_THRESHOLDS)
+
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for `uvicorn.run`, from the settings."""
+    """Keyword arguments for `uvicorn.run`, from the settings; also configures this process
+    for serving (the head limits of `guarded_http`, `tune_garbage_collector`)."""
     guarded_http.configure(settings)
+    tune_garbage_collector()
     return {
         "host": settings.host,
         "port": settings.port,
