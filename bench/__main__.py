@@ -1,6 +1,6 @@
 """`python -m bench`: run the benchmark scenarios, write bench/results/latest.{json,md}.
 
-    python -m bench                 # the full run (about 40 minutes on 2 cores, half of it
+    python -m bench                 # the full run (about 25 minutes on 2 cores, most of it
                                     # the stats dashboard at 10M events on PostgreSQL)
     python -m bench --quick         # short runs, 1M stored events (a few minutes)
     python -m bench --scenarios realtime --duration 3 --repeat 1
