@@ -35,6 +35,8 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 ## Run every benchmark scenario; writes bench/results/latest.{md,json} (see BENCHMARKS.md).
+## The cluster and stats scenarios use the same local PostgreSQL and Redis as the tests.
 bench: setup
 	scripts/install-wrk.sh
+	scripts/start-services.sh
 	$(BIN)/python -m bench
