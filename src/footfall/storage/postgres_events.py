@@ -28,6 +28,10 @@ Each partition is created as a plain table and ATTACHed, in one transaction:
   therefore pause for one scan of the default partition per new partition, i.e. about once a
   month, months ahead. (`CREATE TABLE … PARTITION OF` would hold an ACCESS EXCLUSIVE lock on
   the parent for that scan, blocking every query too, and fails outright in the case above.)
+* Only when rows are to move, the lock on the parent becomes ACCESS EXCLUSIVE too, so queries
+  wait for the new partition: a query planned before it existed and reading the default
+  partition after the move would see those rows nowhere. (A query planned before an attach
+  that moves nothing misses nothing: the new partition is empty until the commit.)
 
 Appends use COPY (`copy_records_to_table`, binary): a single COPY statement is one transaction,
 committed before `append` returns, and it is by far the fastest way into PostgreSQL. Timestamps
@@ -146,6 +150,11 @@ _RECENT_VISITS = """
                AS last_pageview_path
     FROM events WHERE ts >= $2
     GROUP BY site_id, visitor_id
+"""
+
+_DEFAULT_HOLDS_RANGE = """
+    /* postgres_events.ensure_partitions */
+    SELECT EXISTS (SELECT 1 FROM events_default WHERE ts >= $1 AND ts < $2)
 """
 
 _MOVE_FROM_DEFAULT = """
@@ -425,6 +434,14 @@ class PostgresEventStore:
                 )
                 if exists:
                     return False
+                if await con.fetchval(_DEFAULT_HOLDS_RANGE, start, end, timeout=timeout):
+                    # Rows will move: hold queries back until the new partition is attached.
+                    # A query planned without it that read the default partition after the
+                    # move would miss those rows (they are in neither place it reads).
+                    await con.execute(
+                        "/* postgres_events.ensure_partitions */ "
+                        "LOCK TABLE ONLY events IN ACCESS EXCLUSIVE MODE"
+                    )
                 await con.execute(
                     "/* postgres_events.ensure_partitions */ "
                     f"LOCK TABLE ONLY {_DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE"
