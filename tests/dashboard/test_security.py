@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from footfall.accounts.login_throttle import LIMIT, WINDOW
+from footfall.accounts.models import Role
 from footfall.api.responses import json_response
 from footfall.config import Settings
 from footfall.dashboard.auth import require_user
@@ -30,6 +31,12 @@ FORMS = [
     ("/sites/{site}/delete", {"confirm_domain": "shop.example"}),
     ("/sites/{site}/sharing", {"email": "mallory@example.org", "role": "admin"}),
     ("/sites/{site}/tokens", {"name": "stolen"}),
+    ("/sites/{site}/sharing/{member}/role", {"role": "admin"}),
+    ("/sites/{site}/sharing/{member}/remove", {}),
+    ("/sites/{site}/tokens/{token}/revoke", {}),
+    ("/sites/{site}/tokens/{token}/rotate", {}),
+    ("/sites/{site}/live", {"origins": "https://evil.example", "name": "stolen"}),
+    ("/sites/{site}/live/{key}/revoke", {}),
     (
         "/account/password",
         {"current_password": PASSWORD, "password": "x" * 12, "password_confirm": "x" * 12},
@@ -43,6 +50,12 @@ async def test_state_changing_forms_refuse_a_missing_or_wrong_token(dash: Dash, 
     owner = await dash.owner()
     site = await owner.add_site("shop.example")
     await dash.users.create("mallory@example.org", PASSWORD, 0.0)
+    # A member, a token and a live key for the forms that change them.
+    viewer = await dash.users.create("viewer@example.org", PASSWORD, 0.0)
+    await dash.services_members().set_role(site, viewer.id, Role.VIEWER, 0.0)
+    _, api_token = await dash.services.meta.create_token(site, 0.0, "existing")
+    key = await dash.services.keys.create(site, 0.0, origins=["https://shop.example"])
+    ids = {"site": site, "member": viewer.id, "token": api_token.id, "key": key.id}
     other = await dash.user("other@example.org")
     await other.get("/sites")
     values = {"missing": None, "wrong": "0" * 64, "other session's": other.csrf}
@@ -50,13 +63,16 @@ async def test_state_changing_forms_refuse_a_missing_or_wrong_token(dash: Dash, 
         fields = dict(data)
         if values[token] is not None:
             fields["csrf_token"] = values[token] or ""
-        response = await owner.post(path.format(site=site), fields, csrf=False)
+        response = await owner.post(path.format(**ids), fields, csrf=False)
         assert response.status_code == 403, (path, response.status_code)
         assert "The form expired. Reload the page and try again." in response.text
     # Nothing changed.
     stored = await dash.services.meta.get_site(site)
     assert stored is not None and stored.name == "shop.example"
-    assert await dash.services.meta.list_tokens(site) == []
+    assert await dash.services.meta.list_tokens(site) == [api_token]
+    members = {m.email: m.role for m in await dash.services_members().members(site)}
+    assert members["viewer@example.org"] is Role.VIEWER
+    assert await dash.services.keys.list_keys(site) == [key]
     assert [s.domain for s in await dash.services.meta.list_sites()] == ["shop.example"]
     assert (await owner.get("/sites")).status_code == 200  # still signed in
 
