@@ -106,8 +106,9 @@ def _stats_parameters(kind: query.Kind) -> list[dict[str, Any]]:
         ),
         _query_parameter(
             "timezone",
-            "IANA time zone of days, months and time buckets.",
-            {"type": "string", "default": "UTC", "examples": ["Europe/Berlin"]},
+            "IANA time zone of days, months and time buckets; default: the website's own "
+            "(its settings; UTC unless set).",
+            {"type": "string", "examples": ["Europe/Berlin"]},
         ),
         _query_parameter(
             "metrics",

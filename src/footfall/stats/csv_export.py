@@ -85,9 +85,11 @@ def events_csv(events: Iterable[Event]) -> bytes:
     return _encode(_event_row(event) for event in events)
 
 
-def parse_export(params: Iterable[tuple[str, str]], now: float) -> DateRange:
+def parse_export(
+    params: Iterable[tuple[str, str]], now: float, default_timezone: str = "UTC"
+) -> DateRange:
     """The date range of an events export (`period`, `date`, `timezone` as the other Stats API
-    endpoints take them); BadRequest naming the parameter."""
+    endpoints take them, `default_timezone` the site's); BadRequest naming the parameter."""
     values: dict[str, str] = {}
     for name, value in params:
         if name not in EXPORT_PARAMETERS:
@@ -95,7 +97,7 @@ def parse_export(params: Iterable[tuple[str, str]], now: float) -> DateRange:
         if name in values:
             raise BadRequest(f"{name}: given more than once")
         values[name] = value
-    timezone = parse_timezone(values.get("timezone"))
+    timezone = parse_timezone(values.get("timezone"), default_timezone)
     return date_range(values.get("period") or DEFAULT_PERIOD, values.get("date"), timezone, now)
 
 

@@ -101,9 +101,10 @@ def _known_timezones() -> frozenset[str]:
     return frozenset(available_timezones() - {"localtime"})
 
 
-def parse_timezone(value: str | None) -> str:
+def parse_timezone(value: str | None, default: str = "UTC") -> str:
+    """The IANA time zone `value` names; `default` (the site's zone) when absent or empty."""
     if value is None or value == "":
-        return "UTC"
+        return default
     if value not in _known_timezones():
         raise BadRequest(
             f'timezone: unknown time zone "{value}"; expected an IANA name such as '

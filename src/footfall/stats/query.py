@@ -120,11 +120,17 @@ class StatsQuery:
 
 
 def parse_query(
-    kind: Kind, site_id: str, params: Iterable[tuple[str, str]], now: float
+    kind: Kind,
+    site_id: str,
+    params: Iterable[tuple[str, str]],
+    now: float,
+    default_timezone: str = "UTC",
 ) -> StatsQuery:
-    """The query the parameters describe (`params` as (name, value) pairs, repeats included)."""
+    """The query the parameters describe (`params` as (name, value) pairs, repeats included);
+    without a `timezone` parameter, days and buckets are those of `default_timezone` (the
+    site's)."""
     values = _single_values(kind, params)
-    timezone = parse_timezone(values.get("timezone"))
+    timezone = parse_timezone(values.get("timezone"), default_timezone)
     period = values.get("period") or DEFAULT_PERIOD
     range_ = date_range(period, values.get("date"), timezone, now)
     metrics = parse_metrics(values.get("metrics"))
