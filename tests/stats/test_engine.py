@@ -359,6 +359,19 @@ async def test_breakdown_of_a_property_of_one_event(store: EventStore) -> None:
             [["is", "visit:entry_page", ["/"]], ["is", "visit:country", ["US"]]],
             (2, 2, 5, 1, 0.0),  # V1, V3
         ),
+        # every other visit dimension: V2, V3 and V1b end on /pricing (V1b's download is no
+        # pageview; V8 has no pageview, so no exit page)
+        ([["is", "visit:exit_page", ["/pricing"]]], (3, 3, 4, 1, 33.3)),
+        ([["is", "visit:referrer", ["https://news.ycombinator.com/"]]], (1, 1, 1, 0, 100.0)),
+        ([["is", "visit:utm_source", ["newsletter"]]], (1, 1, 2, 0, 0.0)),  # V3
+        ([["contains", "visit:utm_medium", ["mail"]]], (1, 1, 2, 0, 0.0)),
+        ([["is", "visit:utm_term", ["(none)"]]], (5, 6, 8, 3, 33.3)),  # every visit
+        ([["is_not", "visit:utm_content", ["(none)"]]], (0, 0, 0, 0, 0.0)),
+        ([["is", "visit:browser_version", ["131.0"]]], (1, 2, 4, 2, 0.0)),  # V1, V1b
+        # V2, V3, V4 and V8 (whose operating system is unknown: "(none)", not Windows)
+        ([["is_not", "visit:os", ["Windows"]]], (4, 4, 4, 1, 50.0)),
+        ([["contains", "visit:os_version", ["1"]]], (3, 4, 7, 2, 25.0)),  # 10, 17.5, 14.5
+        ([["is", "visit:screen", ["laptop"]]], (2, 2, 2, 0, 100.0)),  # V2, V4
     ],
 )
 async def test_filters(
