@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
 
 from footfall.clock import Clock
 from footfall.config import Settings
@@ -48,6 +50,10 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL = 60.0
 RETENTION_INTERVAL = 3600.0
 """Seconds between two passes deleting events past their site's retention."""
+
+HOUSEKEEPING_LOCK = 0x666F_6F74_6661_6C6C  # "footfall"
+"""The PostgreSQL advisory lock (per database) that one instance of a cluster holds while it
+deletes events past their retention or purges deleted sites."""
 
 
 class ConfigurationError(FootfallError):
@@ -207,8 +213,48 @@ class Services:
         await self.dedup.seen.rebuild(ids, now)
         log.info("live state rebuilt", extra={"visitors": len(recent), "event_ids": len(ids)})
 
+    @contextlib.asynccontextmanager
+    async def _one_instance_at_a_time(self) -> AsyncIterator[bool]:
+        """Yield whether this instance may do installation-wide housekeeping now.
+
+        In cluster mode every instance runs the same housekeeping, uncoordinated; passes over
+        the same rows and partitions at once would repeat each other's work and trip over each
+        other's drops. So a pass holds `HOUSEKEEPING_LOCK`, a session-level advisory lock of
+        the metadata database taken with `pg_try_advisory_lock` (never waiting): while another
+        instance holds it this yields False and the pass is skipped — that instance is doing
+        it. The lock is held on a connection outside any transaction (no old snapshot is kept
+        open during a long pass) and ends with that connection if the instance dies. Always
+        True on the embedded tier (one process owns the data folder)."""
+        if self.meta.engine.dialect.name != "postgresql":
+            yield True
+            return
+        async with self.meta.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            key = {"key": HOUSEKEEPING_LOCK}
+            taken = await conn.scalar(sa.text("SELECT pg_try_advisory_lock(:key)"), key)
+            if not taken:
+                log.debug("housekeeping: another instance holds the lock; skipped")
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                try:
+                    await conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), key)
+                except Exception:
+                    # A session lock lives as long as its connection: close this one for good
+                    # rather than hand a locked session back to the pool.
+                    await conn.invalidate()
+                    raise
+
     async def purge_deleted_sites(self) -> None:
-        """Delete the events of sites deleted (from the CLI), then the sites themselves."""
+        """Delete the events of sites deleted (from the CLI), then the sites themselves. In
+        cluster mode one instance at a time: skipped while another is at it."""
+        async with self._one_instance_at_a_time() as mine:
+            if mine:
+                await self._purge_deleted_sites()
+
+    async def _purge_deleted_sites(self) -> None:
         deleted = await self.meta.deleted_site_ids()
         if deleted:
             removed = await self.events.purge_sites(deleted)
@@ -221,7 +267,12 @@ class Services:
             log.info("purged deleted sites", extra={"sites": len(deleted), "events": removed})
 
     async def apply_retention(self) -> int:
-        """Delete the events older than their site's `retention_days`; returns how many."""
+        """Delete the events older than their site's `retention_days`; returns how many. In
+        cluster mode one instance at a time: skipped (0) while another is at it."""
+        async with self._one_instance_at_a_time() as mine:
+            return await self._apply_retention() if mine else 0
+
+    async def _apply_retention(self) -> int:
         now = self.clock.now()
         deleted = 0
         sites = await self.meta.list_sites()

@@ -594,7 +594,8 @@ class PostgresEventStore:
         for when every site's retention allows it. Never the default partition. Dropping takes
         an ACCESS EXCLUSIVE lock on the parent for a moment; a partition whose lock cannot be
         had within the lock timeout is left for the next call (its rows go by `delete_before`
-        meanwhile). Returns the names dropped."""
+        meanwhile). Returns the names dropped (one that another instance dropped meanwhile
+        included: several may run this at once, see `Services.apply_retention`)."""
         dropped = []
         async with self._connection() as con:
             rows = await con.fetch(
@@ -619,8 +620,10 @@ class PostgresEventStore:
                             self._lock_timeout_ms,
                         )
                         # `name` matched the partition pattern: digits only, no injection.
+                        # IF EXISTS: another instance may have dropped it since it was listed.
                         await con.execute(
-                            f"/* postgres_events.drop_partitions_before */ DROP TABLE {name}"
+                            "/* postgres_events.drop_partitions_before */ "
+                            f"DROP TABLE IF EXISTS {name}"
                         )
                 except asyncpg.exceptions.LockNotAvailableError:
                     log.warning("partition %s not dropped: events table busy; retried later", name)
