@@ -19,6 +19,7 @@ from footfall.config import Settings
 from footfall.dashboard.auth import require_user
 from footfall.dashboard.csrf import token_for as csrf_token_for
 from footfall.dashboard.views import json_view, verify_script_request
+from footfall.storage.goals import GoalStore
 from tests.conftest import FakeClock
 from tests.dashboard.conftest import OWNER, PASSWORD, Dash, _dash, csrf_of
 
@@ -37,6 +38,8 @@ FORMS = [
     ("/sites/{site}/tokens/{token}/rotate", {}),
     ("/sites/{site}/live", {"origins": "https://evil.example", "name": "stolen"}),
     ("/sites/{site}/live/{key}/revoke", {}),
+    ("/sites/{site}/goals", {"kind": "pageview", "page": "/stolen"}),
+    ("/sites/{site}/goals/{goal}/delete", {}),
     (
         "/account/password",
         {"current_password": PASSWORD, "password": "x" * 12, "password_confirm": "x" * 12},
@@ -55,7 +58,9 @@ async def test_state_changing_forms_refuse_a_missing_or_wrong_token(dash: Dash, 
     await dash.services_members().set_role(site, viewer.id, Role.VIEWER, 0.0)
     _, api_token = await dash.services.meta.create_token(site, 0.0, "existing")
     key = await dash.services.keys.create(site, 0.0, origins=["https://shop.example"])
+    goal = await GoalStore(dash.services.meta.engine).create(site, "event", "signup", 0.0)
     ids = {"site": site, "member": viewer.id, "token": api_token.id, "key": key.id}
+    ids["goal"] = goal.id
     other = await dash.user("other@example.org")
     await other.get("/sites")
     values = {"missing": None, "wrong": "0" * 64, "other session's": other.csrf}
@@ -73,6 +78,7 @@ async def test_state_changing_forms_refuse_a_missing_or_wrong_token(dash: Dash, 
     members = {m.email: m.role for m in await dash.services_members().members(site)}
     assert members["viewer@example.org"] is Role.VIEWER
     assert await dash.services.keys.list_keys(site) == [key]
+    assert await GoalStore(dash.services.meta.engine).for_site(site) == [goal]
     assert [s.domain for s in await dash.services.meta.list_sites()] == ["shop.example"]
     assert (await owner.get("/sites")).status_code == 200  # still signed in
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from footfall.dashboard import static
 from footfall.dashboard.pages import (
     accounts,
+    goals,
     live,
     live_keys,
     sharing,
@@ -71,6 +72,10 @@ def routes() -> list[Route]:
         _post(f"{site}/tokens", tokens.create_token),
         _post(f"{site}/tokens/{{token_id}}/revoke", tokens.revoke_token),
         _post(f"{site}/tokens/{{token_id}}/rotate", tokens.rotate_token),
+        _get(f"{site}/goals", goals.goals_page),
+        _post(f"{site}/goals", goals.add_goal),
+        _get(f"{site}/goals/{{goal_id}}/delete", goals.delete_form),
+        _post(f"{site}/goals/{{goal_id}}/delete", goals.delete_submit),
         _get(f"{site}/live", live_keys.live_page),
         _post(f"{site}/live", live_keys.create_key),
         _post(f"{site}/live/{{key_id}}/revoke", live_keys.revoke_key),

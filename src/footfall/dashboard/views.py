@@ -72,6 +72,8 @@ NOTICES = {
     "member-removed": "Access removed.",
     "token-revoked": "Token revoked. Requests using it are refused from now on.",
     "key-revoked": "Key revoked. Widgets using it stop showing the count.",
+    "goal-added": "Goal added. Its conversions show at once, past events included.",
+    "goal-deleted": "Goal deleted. Its conversions no longer show; the events are kept.",
 }
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

@@ -75,7 +75,7 @@ export const PANELS = [
     key: 'conversions',
     title: 'Goals and events',
     tabs: [
-      { key: 'goals', label: 'Goals', property: 'event:goal', metrics: ['visitors', 'events', 'conversion_rate'], names: { visitors: 'Conversions', events: 'Completions', conversion_rate: 'Conv. rate' }, empty: 'No goals yet: add one with footfall goals add (see the Stats API docs).' },
+      { key: 'goals', label: 'Goals', property: 'event:goal', metrics: ['visitors', 'events', 'conversion_rate'], names: { visitors: 'Conversions', events: 'Completions', conversion_rate: 'Conv. rate' }, empty: 'No goals yet.', manage: { data: 'goalsUrl', add: 'Add a goal', why: ' to count conversions: visits to a page, or a custom event.', edit: 'Manage goals', otherwise: ' Goals are added by the owners and admins of this site.' } },
       { key: 'events', label: 'Custom events', property: 'event:name', metrics: ['visitors', 'events'], filters: [['is_not', 'event:name', ['pageview']]], empty: 'No custom events in this range.' },
     ],
   },
@@ -133,10 +133,14 @@ export function buildPanels(root) {
     const csv = document.createElement('a');
     csv.textContent = 'Download CSV';
     csv.setAttribute('download', '');
-    foot.append(csv);
+    // A link to where the tab's items are managed (`tab.manage`), for those who may.
+    const manage = document.createElement('a');
+    manage.className = 'panel-manage';
+    manage.hidden = true;
+    foot.append(csv, manage);
     section.append(head, choices, body, foot);
     root.append(section);
-    built[panel.key] = { panel, section, tabs, choices, body, csv };
+    built[panel.key] = { panel, section, tabs, choices, body, csv, manage };
   }
   return built;
 }
@@ -170,14 +174,36 @@ export function showTabs(frame, view, onChoice) {
   }
 }
 
+/** The page managing a tab's items (goals) when the signed-in user may manage them: the
+ * dashboard element's `data-*` attribute `tab.manage.data` (set for owners and admins). */
+function manageUrl(frame, tab) {
+  if (!tab.manage) return null;
+  const root = frame.section.closest('[data-dashboard]');
+  return (root && root.dataset[tab.manage.data]) || null;
+}
+
 /** Fill a panel's table from a breakdown answer. */
 export function showRows(frame, view, tab, answer, csvHref, caption) {
   frame.csv.href = csvHref;
+  const manage = manageUrl(frame, tab);
+  frame.manage.hidden = !manage || !answer.results.length;
+  if (manage) {
+    frame.manage.href = manage;
+    frame.manage.textContent = tab.manage.edit;
+  }
   const rows = answer.results;
   if (!rows.length) {
     const empty = document.createElement('p');
     empty.className = 'muted empty-rows';
     empty.textContent = tab.empty || 'Nothing in this range.';
+    if (manage) {
+      const link = document.createElement('a');
+      link.href = manage;
+      link.textContent = tab.manage.add;
+      empty.append(' ', link, tab.manage.why);
+    } else if (tab.manage) {
+      empty.append(tab.manage.otherwise);
+    }
     frame.body.replaceChildren(empty);
     return;
   }
