@@ -18,6 +18,13 @@ for as long as a take of one unit would be refused, here one second.)
 
 Keys are stored as keyed BLAKE2b digests under the day's visitor salt, as the API's limits do:
 neither an email address nor an IP address is written to the limiter (nor to Redis).
+
+**Redis outages fail closed.** The API's rate limits let requests through while Redis is
+unreachable (a cache outage must not become an API outage). A login throttle that did the same
+would let an attacker guess passwords at full speed for as long as Redis is down, so while the
+limiter reports that it is failing open (`FailsOpen`), `retry_after` raises
+`BackendUnavailable`: sign-in and password changes answer 503 with `Retry-After`, and every
+other page (sessions live in the metadata database) keeps working.
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from footfall.errors import BackendUnavailable
 from footfall.ratelimit.base import RateLimit, RateLimiter
 
 LIMIT = 5
@@ -48,11 +56,23 @@ class LoginThrottle(Protocol):
     """What the sign-in and password forms need from a throttle."""
 
     async def retry_after(self, keys: Sequence[str], now: float) -> float:
-        """Whole seconds until every key may try again (0: allowed now). Changes nothing."""
+        """Whole seconds until every key may try again (0: allowed now). Changes nothing.
+        Raises `BackendUnavailable` when failures cannot be counted (Redis unreachable)."""
         ...
 
     async def record_failure(self, keys: Sequence[str], now: float) -> None: ...
 
+
+@runtime_checkable
+class FailsOpen(Protocol):
+    """A limiter that allows requests without checking while its backend is unreachable
+    (`RedisRateLimiter`)."""
+
+    def failing_open(self, now: float) -> bool: ...
+
+
+OUTAGE_RETRY_AFTER = 5
+"""Seconds a refused sign-in asks the browser to wait while failures cannot be counted."""
 
 SecretFor = Callable[[float], Awaitable[bytes]]
 """The secret keys are hashed with at a time (the day's visitor salt)."""
@@ -89,6 +109,9 @@ class RateLimitLoginThrottle:
             decision = await self._limiter.acquire(((bucket, self._probe),), now, cost=0)
             if not decision.allowed:
                 wait = max(wait, decision.retry_after)
+            elif isinstance(self._limiter, FailsOpen) and self._limiter.failing_open(now):
+                # "Allowed" only because Redis could not be asked: fail closed (module doc).
+                raise BackendUnavailable("sign-in throttle", OUTAGE_RETRY_AFTER)
         return float(math.ceil(wait))
 
     async def record_failure(self, keys: Sequence[str], now: float) -> None:

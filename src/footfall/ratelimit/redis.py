@@ -121,6 +121,11 @@ class RedisRateLimiter:
             self._remember(checks, tats, now_us)
         return combine(decisions)
 
+    def failing_open(self, now: float) -> bool:
+        """True while this limiter allows requests without asking Redis, which failed within
+        the last `OUTAGE_BACKOFF` seconds (for callers that must fail closed instead)."""
+        return now < self._open_until
+
     def _remembered_denials(self, checks: Sequence[Check], now_us: int) -> Decision | None:
         if not self._denied:
             return None
