@@ -156,6 +156,7 @@ async def run(
     env = {
         "FOOTFALL_MAX_CONCURRENCY": str(streams * 2 + 1000),
         "FOOTFALL_LIVE_MAX_STREAMS": str(streams + 100),
+        "FOOTFALL_LIVE_MAX_STREAMS_PER_CLIENT": str(streams + 100),  # all from one address
         "FOOTFALL_TRUSTED_PROXIES": "127.0.0.1",
         "FOOTFALL_RATE_LIMIT_INGEST_CLIENT_PER_SECOND": "0",
     }

@@ -154,6 +154,42 @@ class Settings(BaseSettings):
     rate_limit_live_client_burst: int = Field(
         default=200, ge=1, description="Public live-count requests per client address at once."
     )
+    rate_limit_dashboard_stats_per_second: float = Field(
+        default=10.0,
+        ge=0,
+        description="Dashboard stats requests (`/sites/{id}/stats/*`) per second per signed-in "
+        "user, sustained (0: no limit). A dashboard view asks about 9 at once.",
+    )
+    rate_limit_dashboard_stats_burst: int = Field(
+        default=100, ge=1, description="Dashboard stats requests per user allowed at once."
+    )
+    stats_max_concurrent: int = Field(
+        default=4,
+        ge=1,
+        description="Stats queries and CSV downloads (Stats API and dashboard) in progress at "
+        "once per instance; more wait up to FOOTFALL_STATS_ADMISSION_WAIT_SECONDS, then are "
+        "answered 503. In cluster mode each may hold one of the instance's 10 pooled "
+        "PostgreSQL connections (an aggregate with compare two), so the default leaves "
+        "connections for the writer.",
+    )
+    stats_admission_wait_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a stats query or download waits for a place when "
+        "FOOTFALL_STATS_MAX_CONCURRENT are in progress, before it is answered 503.",
+    )
+    stats_max_exports_per_client: int = Field(
+        default=2,
+        ge=1,
+        description="CSV downloads (raw events, breakdowns) in progress at once per API token, "
+        "or per dashboard user, per instance; more are answered 429.",
+    )
+    stats_export_send_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A CSV download whose client reads nothing for this long is cut off (its "
+        "cursor and place released).",
+    )
     request_head_timeout_seconds: float = Field(
         default=10.0,
         gt=0,
@@ -182,6 +218,12 @@ class Settings(BaseSettings):
         description="Open live-count streams (GET /api/v1/live/stream) per instance beyond "
         "which new ones are answered 503. Unset: half of FOOTFALL_MAX_CONCURRENCY, so streams "
         "never take every connection; raise both together for more viewers per instance.",
+    )
+    live_max_streams_per_client: int = Field(
+        default=16,
+        ge=1,
+        description="Open live-count streams per client address (keyed by the live rate "
+        "limit's salted hash, never stored) per instance; more are answered 429.",
     )
     live_heartbeat_seconds: float = Field(
         default=15.0,

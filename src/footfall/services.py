@@ -31,6 +31,7 @@ from footfall.ingestion.visitor import SaltRing
 from footfall.ingestion.visits import MemoryVisits
 from footfall.ingestion.visits_base import Visits
 from footfall.ratelimit.base import RateLimiter
+from footfall.ratelimit.concurrency import StatsAdmission, StreamCaps
 from footfall.ratelimit.memory import MemoryRateLimiter
 from footfall.ratelimit.policies import ApiRateLimits
 from footfall.realtime.base import Presence, Touch
@@ -77,10 +78,20 @@ class Services:
     redis: aioredis.Redis | None = field(default=None, repr=False)  # cluster mode's client
     _housekeeping: asyncio.Task[None] | None = field(default=None, repr=False)
     keys: PublishableKeyStore = field(init=False, repr=False)
+    # Work in progress (ratelimit.concurrency): stats queries and downloads on this instance,
+    # fewer than the event store's pooled connections so the writer always gets one.
+    stats_admission: StatsAdmission = field(init=False, repr=False)
+    live_stream_caps: StreamCaps = field(init=False, repr=False)
     _retention_due: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
         self.keys = PublishableKeyStore(self.meta)
+        self.stats_admission = StatsAdmission(
+            self.settings.stats_max_concurrent,
+            self.settings.stats_admission_wait_seconds,
+            self.settings.stats_max_exports_per_client,
+        )
+        self.live_stream_caps = StreamCaps(self.settings.live_max_streams_per_client)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Services:

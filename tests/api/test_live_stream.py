@@ -75,6 +75,9 @@ def live_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "trusted_proxies": ["127.0.0.1/32"],
         "live_coalesce_ms": 50.0,
         "live_refresh_seconds": 3600.0,  # only changes recompute, unless a test says otherwise
+        # Every stream here comes from the test's one address: the per-client cap is tested
+        # on its own (tests/api/test_abuse_caps.py).
+        "live_max_streams_per_client": 1000,
         **overrides,
     }
     return Settings(**values)

@@ -14,15 +14,16 @@ from starlette.responses import Response
 
 from footfall.api.body import read_limited
 from footfall.api.responses import RawJSONResponse, error_response, json_response, preflight
-from footfall.api.throttle import EXPOSE_HEADERS, enforce
-from footfall.auth.api_auth import WEBSITE_NOT_FOUND, authorize_token
-from footfall.errors import ApiError, NotFound
+from footfall.api.throttle import EXPOSE_HEADERS, enforce, request_client_ip
+from footfall.auth.api_auth import WEBSITE_NOT_FOUND, authorize_token, bearer_token
+from footfall.errors import ApiError, NotFound, Unauthorized
 from footfall.ingestion.client_ip import resolve_client
 from footfall.ingestion.drops import DropReason
 from footfall.ingestion.hits import server_hits, tracker_hit
 from footfall.ingestion.payload import ServerBatch, TrackerHit, parse
 from footfall.services import Services
 from footfall.storage.events import Event
+from footfall.storage.models import SiteAuth
 
 DROPPED_HEADER = "X-Footfall-Dropped"
 _PUBLIC_HEADERS = {
@@ -116,6 +117,20 @@ async def track_preflight(_request: Request) -> Response:
     return preflight("POST, OPTIONS", "Content-Type")
 
 
+async def _authorize_importer(services: Services, request: Request) -> tuple[SiteAuth, str]:
+    """`authorize_token`, charging a well-formed token that is no site's to its client's
+    ingestion bucket (as made-up website ids are): each costs a metadata lookup, so a flood
+    of made-up tokens gets 429s once past that limit. A malformed header costs no lookup."""
+    header = request.headers.get("authorization")
+    bearer_token(header)  # checks 1 and 2 (no lookup): their 401s are not charged
+    try:
+        return await authorize_token(services.meta, header)
+    except Unauthorized:
+        ip = request_client_ip(services, request)
+        enforce(await services.limits.unknown_site(ip, services.clock.now()))
+        raise
+
+
 async def import_events(request: Request) -> Response:
     """POST /api/v1/events — Bearer vt_ token; the events belong to the token's website.
 
@@ -124,12 +139,13 @@ async def import_events(request: Request) -> Response:
     batch (400, naming `events[i].field`), nothing is stored. 202 `{"accepted": n, "dropped":
     {reason: n}}` after the accepted events are committed (retries of stored events count as
     `duplicate` drops); 401 auth; 408 body too slow; 413 too large;
-    429 the site's rate limit; 503 overloaded.
+    429 the site's rate limit, or the client's ingestion limit after unknown tokens;
+    503 overloaded.
     """
     services: Services = request.app.state.services
     settings = services.settings
     try:
-        auth, token_id = await authorize_token(services.meta, request.headers.get("authorization"))
+        auth, token_id = await _authorize_importer(services, request)
         body = await read_limited(
             request, settings.max_batch_body_bytes, settings.request_body_timeout_seconds
         )

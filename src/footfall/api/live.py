@@ -28,6 +28,11 @@ each time the count changes, and a comment line every `live_heartbeat_seconds` (
 for all streams). A reconnect (with or without `Last-Event-ID`) gets the current count at once.
 Heartbeats also re-check the key: a revoked key's streams end within about two heartbeats. On
 shutdown every stream ends cleanly (browsers reconnect, to another instance).
+
+Open streams are capped per instance (`live_max_streams`, 503) and per client
+(`live_max_streams_per_client`, 429 `Retry-After`), so one address cannot take every place:
+the client is keyed by the live rate limit's salted hash of its address (the address is not
+kept), counted in this process; in cluster mode the cap is per instance.
 """
 
 from __future__ import annotations
@@ -213,13 +218,16 @@ class EventStream(EventStreamResponse):
     heartbeat), or when the server stops (`LiveHub.close_streams`).
     """
 
-    def __init__(self, services: Services, live: LiveRequest, sub: Subscription) -> None:
+    def __init__(
+        self, services: Services, live: LiveRequest, sub: Subscription, client_key: str
+    ) -> None:
         super().__init__(
             [(b"access-control-allow-origin", live.cors_origin()), (b"vary", b"Origin")]
         )
         self.services = services
         self.live = live
         self.sub = sub
+        self.client_key = client_key  # counted in `live_stream_caps` until `release`
 
     async def events(self, send: Send) -> None:
         sub, topic = self.sub, self.sub.topic
@@ -247,6 +255,7 @@ class EventStream(EventStreamResponse):
 
     def release(self) -> None:
         self.services.live.unsubscribe(self.sub)
+        self.services.live_stream_caps.close(self.client_key)
 
     async def _still_allowed(self) -> int | None:
         """The site's minimum if the key still allows this stream, else None. A metadata
@@ -271,17 +280,25 @@ async def live_stream(request: Request) -> Response:
 
     200 `text/event-stream`: `retry`, the current count at once, then each change (`id` +
     `data`, the JSON of `GET /api/v1/live`), comment heartbeats; errors as for `/api/v1/live`,
-    and 503 when the server is stopping or has `live_max_streams` open.
+    429 when the client has `live_max_streams_per_client` streams open here, and 503 when
+    the server is stopping or has `live_max_streams` open.
     """
     services: Services = request.app.state.services
+    caps = services.live_stream_caps
     try:
         live = await authorize_live(services, request)
-        enforce(
-            await services.limits.live(request_client_ip(services, request), services.clock.now())
-        )
-        sub = await services.live.subscribe(live.site_id, live.pattern)
+        now = services.clock.now()
+        ip = request_client_ip(services, request)
+        enforce(await services.limits.live(ip, now))
+        client_key = await services.limits.client_key(ip, now)
+        caps.open(client_key)
+        try:
+            sub = await services.live.subscribe(live.site_id, live.pattern)
+        except BaseException:
+            caps.close(client_key)
+            raise
     except ApiError as error:
         return live_error(error)
     with contextlib.suppress(ApiError):  # only bookkeeping: the stream works without it
         await services.keys.note_used(live.grant.key.id, services.clock.now())
-    return EventStream(services, live, sub)
+    return EventStream(services, live, sub, client_key)

@@ -6,25 +6,33 @@ stays bounded by one batch whatever the range. The first batch is read before an
 an unreachable store still answers 503; a failure later can only cut the download short (the
 connection is closed without the final chunk, which HTTP clients report as an error).
 
-Each download holds a cursor, on PostgreSQL a pooled connection, until it is sent.
+Each download holds a cursor, on PostgreSQL a pooled connection, until it is sent. So each
+also holds a place of the instance's stats admission (`Services.stats_admission`: fewer places
+than pooled connections, the writer keeps its own), counts against its token's cap on
+downloads in progress, and is cut off when a piece cannot be sent within
+`stats_export_send_timeout_seconds` (a client that stopped reading): `ExportResponse`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from footfall.api.responses import NO_STORE, error_response
 from footfall.api.throttle import EXPOSE_HEADERS, authorize, enforce
 from footfall.errors import ApiError
+from footfall.ratelimit.concurrency import Ticket
 from footfall.services import Services
 from footfall.stats import csv_export
 from footfall.storage.events import Event
+
+log = logging.getLogger(__name__)
 
 BATCH = 1_000
 """Events per batch read from the store: one batch (and its CSV) is what sits in memory."""
@@ -44,20 +52,28 @@ async def export_events(request: Request) -> Response:
     parameter (named); 401/404 as the Realtime API; 503 a backend is unreachable.
     """
     services: Services = request.app.state.services
+    ticket: Ticket | None = None
     try:
         auth, token_id = await authorize(services, request, request.query_params.get("websiteId"))
         now = services.clock.now()
         enforce(await services.limits.stats(token_id, now))
-        range_ = csv_export.parse_export(request.query_params.multi_items(), now)
+        range_ = csv_export.parse_export(
+            request.query_params.multi_items(), now, auth.site.timezone
+        )
+        ticket = await services.stats_admission.admit(export_owner="token:" + token_id)
         await services.meta.note_token_used(token_id, now)
         batches = services.events.export_range(auth.site.id, range_.start, range_.end, BATCH)
         first = await anext(batches, None)
     except ApiError as error:
+        if ticket is not None:
+            ticket.release()
         return error_response(error, _HEADERS)
     name = csv_export.filename("events", range_)
-    return _ClosingStreamingResponse(
+    return ExportResponse(
         _csv(first, batches),
         batches,
+        ticket,
+        services.settings.stats_export_send_timeout_seconds,
         headers={
             **_HEADERS,
             "Access-Control-Expose-Headers": f"{EXPOSE_HEADERS}, Content-Disposition",
@@ -67,24 +83,38 @@ async def export_events(request: Request) -> Response:
     )
 
 
-class _ClosingStreamingResponse(StreamingResponse):
-    """A streaming response that stops between batches when the client goes away, and always
-    closes its generators, at once and in the request's task.
+class _Stalled(Exception):
+    """A piece of the download could not be sent within the send timeout."""
+
+
+class ExportResponse(StreamingResponse):
+    """A CSV download streamed from a store cursor: stops between pieces when the client goes
+    away or stops reading, always closes its generators (at once and in the request's task),
+    and gives back its admission `ticket` however it ends.
 
     Starlette's `StreamingResponse` cancels the body's task when the client disconnects, at
     whatever await it is in: in the middle of a fetch, which would leave a PostgreSQL
     transaction to be reset by the pool. Here a listener only flags the disconnect; the body
     is then abandoned at the next chunk and closed (`aclose`) at its `yield`, where the
-    store's cleanup (end the transaction, release the connection or cursor) runs whole."""
+    store's cleanup (end the transaction, release the connection or cursor) runs whole.
+
+    A client that stops reading without going away would otherwise hold the cursor forever:
+    the server's send waits while the socket's buffers are full. Each send gets
+    `send_timeout` seconds; past that the download ends without its final chunk (the client
+    sees a truncated transfer, never a short file that looks whole)."""
 
     def __init__(
         self,
         content: AsyncGenerator[bytes, None],
         source: AsyncGenerator[Any, None],
+        ticket: Ticket,
+        send_timeout: float,
         **kwargs: Any,
     ) -> None:
         super().__init__(content, **kwargs)
         self._generators = (content, source)
+        self._ticket = ticket
+        self._send_timeout = send_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gone = asyncio.Event()
@@ -94,20 +124,34 @@ class _ClosingStreamingResponse(StreamingResponse):
                 pass
             gone.set()
 
+        async def send_in_time(message: Message) -> None:
+            try:
+                await asyncio.wait_for(send(message), self._send_timeout)
+            except TimeoutError:
+                raise _Stalled from None
+
         listener = asyncio.create_task(listen())
         try:
             start = {"type": "http.response.start", "status": self.status_code}
-            await send({**start, "headers": self.raw_headers})
+            await send_in_time({**start, "headers": self.raw_headers})
             async for chunk in self.body_iterator:
                 if gone.is_set():
                     return
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+                await send_in_time({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send_in_time({"type": "http.response.body", "body": b"", "more_body": False})
+        except _Stalled:
+            log.warning(
+                "download cut off: the client read nothing for the send timeout",
+                extra={"path": scope.get("path"), "send_timeout": self._send_timeout},
+            )
         except OSError:
             raise ClientDisconnect() from None  # ASGI 2.4 servers report it so
         finally:
             listener.cancel()
-            await asyncio.shield(_close(self._generators))
+            try:
+                await asyncio.shield(_close(self._generators))
+            finally:
+                self._ticket.release()
 
 
 async def _close(generators: tuple[AsyncGenerator[Any, None], ...]) -> None:

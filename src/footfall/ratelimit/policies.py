@@ -4,11 +4,13 @@
 |---|---|---|---|
 | realtime | the API token | 50/s, burst 500 | `GET /api/v1/realtime` |
 | stats | the API token | 10/s, burst 100 | `GET /api/v1/stats/*` |
+| dashboard stats | the signed-in user | 10/s, burst 100 | `GET /sites/{id}/stats/*` |
 | ingestion per client | a salted hash of the client IP | 20/s, burst 200 | `POST /api/event` (*) |
 | ingestion per site | the website | 1,000 events/s, burst 10,000 | both ingestion endpoints |
 | live per client | a salted hash of the client IP | 20/s, burst 200 | `/api/v1/live` (+ stream) |
 
-(*) Also charged for a request naming a website id that does not exist: each costs a lookup.
+(*) Also charged for a request naming a website id that does not exist, and for a
+well-formed Bearer token that is no site's on `POST /api/v1/events`: each costs a lookup.
 
 Checks run after authentication (a request that fails it answers as the Realtime API's
 contract says, and costs no bucket). The client IP is never a key: the key is a keyed
@@ -47,6 +49,10 @@ class ApiRateLimits:
         self.live_limit = RateLimit.optional(
             settings.rate_limit_live_client_per_second, settings.rate_limit_live_client_burst
         )
+        self.dashboard_limit = RateLimit.optional(
+            settings.rate_limit_dashboard_stats_per_second,
+            settings.rate_limit_dashboard_stats_burst,
+        )
 
     async def realtime(self, token_id: str, now: float) -> Decision | None:
         if self.realtime_limit is None:
@@ -57,6 +63,13 @@ class ApiRateLimits:
         if self.stats_limit is None:
             return None
         return await self.limiter.acquire((("st:" + token_id, self.stats_limit),), now)
+
+    async def dashboard_stats(self, user_id: str, now: float) -> Decision | None:
+        """A dashboard stats request (`/sites/{id}/stats/*`) of the signed-in user: per user,
+        whichever site, since a user's queries all run on the same instance's store."""
+        if self.dashboard_limit is None:
+            return None
+        return await self.limiter.acquire((("ds:" + user_id, self.dashboard_limit),), now)
 
     async def ingest(
         self, site_id: str, client_ip: str | None, now: float, events: int = 1
@@ -69,7 +82,7 @@ class ApiRateLimits:
             checks.append(("is:" + site_id, self.site_limit))
             events = min(events, self.site_limit.burst)
         if self.client_limit is not None and client_ip is not None:
-            checks.append(("ic:" + await self._client_key(client_ip, now), self.client_limit))
+            checks.append(("ic:" + await self.client_key(client_ip, now), self.client_limit))
         if not checks:
             return None
         return await self.limiter.acquire(checks, now, events)
@@ -81,7 +94,7 @@ class ApiRateLimits:
         limiting the key would let one abuser silence the widget for everyone."""
         if self.live_limit is None:
             return None
-        key = "lc:" + await self._client_key(client_ip, now)
+        key = "lc:" + await self.client_key(client_ip, now)
         return await self.limiter.acquire(((key, self.live_limit),), now)
 
     async def unknown_site(self, client_ip: str, now: float) -> Decision | None:
@@ -89,10 +102,12 @@ class ApiRateLimits:
         unknown id up costs a query, so a flood of made-up ids is limited like events."""
         if self.client_limit is None:
             return None
-        key = "ic:" + await self._client_key(client_ip, now)
+        key = "ic:" + await self.client_key(client_ip, now)
         return await self.limiter.acquire(((key, self.client_limit),), now)
 
-    async def _client_key(self, client_ip: str, now: float) -> str:
+    async def client_key(self, client_ip: str, now: float) -> str:
+        """The key standing for the client at `client_ip` today: a keyed hash under the day's
+        visitor salt (the address itself is never kept)."""
         salts = await self._salts.for_time(now)
         digest = hashlib.blake2b(
             client_ip.encode(), key=salts.current, digest_size=12, person=b"ff-ratelimit"
