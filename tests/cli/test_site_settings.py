@@ -85,6 +85,7 @@ def test_update_prints_the_settings_as_text(cli: Cli) -> None:
         "  allowed hostnames  (domain only)",
         "  honour GPC/DNT     yes",
         "  retention          30 days",
+        "  live counter min   0 (counts always shown)",
     ]
 
 

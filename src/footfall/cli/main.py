@@ -242,7 +242,16 @@ def sites_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     if not sites:
         typer.echo("No sites yet. Add one: footfall sites add example.com")
     for s in sites:
-        typer.echo(f"{s.id}  {s.domain:30}  {s.name}")
+        # The live counter minimum only where one is set: it is rare, and 0 means none.
+        minimum = f"  (live counter min {s.live_min_count})" if s.live_min_count else ""
+        typer.echo(f"{s.id}  {s.domain:30}  {s.name}{minimum}")
+
+
+def _live_minimum(site: Site) -> str:
+    """The site's live counter minimum as the text listings show it."""
+    if not site.live_min_count:
+        return "0 (counts always shown)"
+    return f"{site.live_min_count} (fewer current visitors are not shown)"
 
 
 def _site_settings_json(site: Site) -> dict[str, Any]:
@@ -290,6 +299,15 @@ def sites_update(
     clear_allowed_hostnames: Annotated[
         bool, typer.Option("--clear-allowed-hostnames", help="Empty the list of hostnames")
     ] = False,
+    live_min_count: Annotated[
+        int | None,
+        typer.Option(
+            "--live-min-count",
+            help="Public live counters (publishable keys) show nothing below this many "
+            "current visitors (0: always show; at most 1000000)",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -307,6 +325,9 @@ def sites_update(
         raise fail("give either --allowed-hostname or --clear-allowed-hostnames, not both")
     if allowed_hostnames or clear_allowed_hostnames:
         changes["allowed_hostnames"] = tuple(allowed_hostnames or ())
+    if live_min_count is not None:
+        # Checked by the store (`check_site_settings`), the rule the dashboard's form obeys.
+        changes["live_min_count"] = live_min_count
     if not changes:
         raise fail("nothing to change: give at least one setting (see --help)")
     try:
@@ -322,6 +343,7 @@ def sites_update(
     typer.echo(f"  allowed hostnames  {', '.join(site.allowed_hostnames) or '(domain only)'}")
     typer.echo(f"  honour GPC/DNT     {'yes' if site.honor_gpc else 'no'}")
     typer.echo(f"  retention          {retention}")
+    typer.echo(f"  live counter min   {_live_minimum(site)}")
 
 
 @sites_app.command("delete")
