@@ -42,7 +42,12 @@ def token_for(secret: str) -> str:
 
 
 def _origin_of(url: str) -> str | None:
-    parts = urlsplit(url)
+    """`scheme://host[:port]` of a URL, lower case; None when it names none (a malformed URL,
+    such as a `Referer` of `http://[x/`, names none: refused rather than a 500)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
     if not parts.scheme or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}".lower()
