@@ -6,7 +6,9 @@
 
 import { drawChart, drawTable } from './chart.js';
 import { formatExact, formatMetric } from './format.js';
-import { METRIC_LABELS, PANELS, activeTab, buildPanels, showRows, showTabs, ROWS } from './panels.js';
+import {
+  METRIC_LABELS, PANELS, activeTab, buildPanels, keyedTabKey, showKeyChoice, showRows, showTabs, ROWS,
+} from './panels.js';
 import {
   PERIODS, chosenInterval, filterLabel, hasGoalFilter, hrefOf, intervalsFor, isRealtime,
   periodLabel, rangeDays, readView, statsParams, withChanges, withoutFilter,
@@ -119,8 +121,14 @@ class Dashboard {
   refocus(place) {
     const last = (list) => list[list.length - 1];
     let target = null;
-    if (place.choice) target = this.panels[place.choice].choices.querySelector('select');
-    else if (place.panel) target = this.panels[place.panel].tabs.querySelector('[aria-current]');
+    if (place.choice) {
+      target = this.panels[place.choice].choices.querySelector('select');
+      if (!target) {
+        // A picker the panel fills once its answer is in (property keys): focused then.
+        this.focusChoice = place.choice;
+        return;
+      }
+    } else if (place.panel) target = this.panels[place.panel].tabs.querySelector('[aria-current]');
     else if (place.intervals) target = this.el.intervals.querySelector('[aria-current]');
     else if (place.row) target = last(this.el.chips.querySelectorAll('.chip-remove'));
     else if (place.chips) target = this.el.chips.querySelector('.chip-remove');
@@ -210,6 +218,34 @@ class Dashboard {
   loadPanel(view, panel, current) {
     const frame = this.panels[panel.key];
     const tab = activeTab(panel, view);
+    if (tab.keyed) return this.loadKeyedPanel(view, panel, tab, current);
+    return this.loadBreakdown(view, frame, tab, current);
+  }
+
+  /** A keyed tab (custom properties): the range's keys, then the chosen key's breakdown
+   * (the first key when the URL names none). */
+  loadKeyedPanel(view, panel, tab, current) {
+    const frame = this.panels[panel.key];
+    const range = new URLSearchParams({ period: view.period });
+    if (view.date) range.set('date', view.date);
+    return this.fetchJson('property-keys', range).then((answer) => {
+      if (!current()) return null;
+      const keys = answer.results;
+      const chosen = tab.propKey || keys[0] || null;
+      const select = showKeyChoice(frame, keys, chosen, (key) => this.onChoice(panel.key, keyedTabKey(tab, key)));
+      if (select && this.focusChoice === panel.key) {
+        this.focusChoice = null;
+        select.focus();
+      }
+      if (!chosen) {
+        showRows(frame, view, { ...tab, empty: tab.none }, { results: [] }, null, tab.label);
+        return null;
+      }
+      return this.loadBreakdown(view, frame, { ...tab, propKey: chosen, property: tab.keyed + chosen }, current);
+    });
+  }
+
+  loadBreakdown(view, frame, tab, current) {
     const metrics = tab.metrics.join(',');
     const params = statsParams(view, { property: tab.property, metrics, limit: ROWS }, tab.filters || []);
     const csv = statsParams(view, { property: tab.property, metrics, limit: 1000 }, tab.filters || []);

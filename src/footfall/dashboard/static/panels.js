@@ -77,15 +77,51 @@ export const PANELS = [
     tabs: [
       { key: 'goals', label: 'Goals', property: 'event:goal', metrics: ['visitors', 'events', 'conversion_rate'], names: { visitors: 'Conversions', events: 'Completions', conversion_rate: 'Conv. rate' }, empty: 'No goals yet.', manage: { data: 'goalsUrl', add: 'Add a goal', why: ' to count conversions: visits to a page, or a custom event.', edit: 'Manage goals', otherwise: ' Goals are added by the owners and admins of this site.' } },
       { key: 'events', label: 'Custom events', property: 'event:name', metrics: ['visitors', 'events'], filters: [['is_not', 'event:name', ['pageview']]], empty: 'No custom events in this range.' },
+      // `props:<key>` in the URL: the values of one custom property (keys listed by the server).
+      { key: 'props', label: 'Properties', keyed: 'event:props:', metrics: ['visitors', 'events'], filters: [['is_not', 'event:name', ['pageview']]], empty: 'No custom event has this property in this range.', none: 'No custom event has properties in this range.' },
     ],
   },
 ];
 
 export const ROWS = 10;
 
-/** The tab a panel shows in `view` (its first one unless the URL names another). */
+/** The tab a panel shows in `view` (its first one unless the URL names another). A keyed
+ * tab (`tab.keyed`: the Stats API's property prefix) named `key:<name>` gets `propKey` and
+ * its `property`; named `key` alone, the page picks the first key the server lists. */
 export function activeTab(panel, view) {
-  return panel.tabs.find((tab) => tab.key === view.tabs[panel.key]) || panel.tabs[0];
+  const value = view.tabs[panel.key] || '';
+  const found = panel.tabs.find((tab) => tab.key === value);
+  if (found) return found;
+  const keyed = panel.tabs.find((tab) => tab.keyed && value.startsWith(`${tab.key}:`) && value.length > tab.key.length + 1);
+  if (keyed) {
+    const propKey = value.slice(keyed.key.length + 1);
+    return { ...keyed, propKey, property: keyed.keyed + propKey };
+  }
+  return panel.tabs[0];
+}
+
+/** The tab's view value for property `key` (`props:plan`). */
+export function keyedTabKey(tab, key) {
+  return `${tab.key}:${key}`;
+}
+
+/** The property picker of a keyed tab: `keys` (plus `chosen` if the range has it no more);
+ * `onPick(key)` when another is picked. Keeps the focus on the picker if it had it. */
+export function showKeyChoice(frame, keys, chosen, onPick) {
+  const focused = frame.choices.contains(document.activeElement);
+  frame.choices.replaceChildren();
+  if (!keys.length && !chosen) return null;
+  const label = document.createElement('label');
+  label.textContent = 'Property ';
+  const select = document.createElement('select');
+  for (const key of chosen && !keys.includes(chosen) ? [chosen, ...keys] : keys) {
+    select.append(new Option(key, key, false, key === chosen));
+  }
+  select.addEventListener('change', () => onPick(select.value));
+  label.append(select);
+  frame.choices.append(label);
+  if (focused) select.focus();
+  return select;
 }
 
 function columnName(tab, metric) {
@@ -184,7 +220,8 @@ function manageUrl(frame, tab) {
 
 /** Fill a panel's table from a breakdown answer. */
 export function showRows(frame, view, tab, answer, csvHref, caption) {
-  frame.csv.href = csvHref;
+  frame.csv.hidden = !csvHref; // nothing to download: a keyed tab without a key
+  if (csvHref) frame.csv.href = csvHref;
   const manage = manageUrl(frame, tab);
   frame.manage.hidden = !manage || !answer.results.length;
   if (manage) {
