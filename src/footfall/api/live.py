@@ -11,7 +11,8 @@ first failure answers):
 3. `key` not a well-formed publishable key                 -> 401 INVALID_KEY
 4. `path` given but not `/…` or `/…*`                      -> 400 `path: …`
 5. no active key (unknown, revoked, its site deleted)      -> 401 INVALID_KEY
-6. the request's `Origin` is not one the key allows        -> 403 ORIGIN_NOT_ALLOWED
+6. the page's origin is not one the key allows             -> 403 ORIGIN_NOT_ALLOWED
+   (its `Origin` header; without one, its `Referer`'s origin: see `caller_origin`)
 7. the key does not cover `path` (or the whole site)       -> 403 PATH_NOT_ALLOWED
 
 Honesty: a count below the site's `live_min_count` is never revealed; the answer says so
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import orjson
 from starlette.requests import Request
@@ -99,6 +101,32 @@ class LiveRequest:
         return b"*"
 
 
+def caller_origin(request: Request) -> str | None:
+    """The origin of the page asking, in normal form, or None when the request names none.
+
+    Its `Origin` header when present. Browsers send none on same-origin GET requests (a site
+    serving Footfall through its own domain, behind its reverse proxy), so without one the
+    origin of `Referer` stands in: a browser sends either header as the page's true origin
+    (scripts cannot set them), and a cross-origin read always carries `Origin`, so this lets
+    no other site read counts. `Origin: null` (a sandboxed frame, a file) stays None, whatever
+    its `Referer` says; a `Referer` reduced to nothing (`no-referrer`) names no origin.
+    """
+    header = request.headers.get("origin")
+    if header is not None:
+        return publishable.request_origin(header)
+    referer = request.headers.get("referer")
+    if not referer:
+        return None
+    try:
+        parts = urlsplit(referer.strip())
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.netloc:
+        return None
+    # A user part (never sent by browsers) makes request_origin refuse it, as it should.
+    return publishable.request_origin(f"{parts.scheme}://{parts.netloc}")
+
+
 async def authorize_live(services: Services, request: Request) -> LiveRequest:
     """Checks 1 to 7 of a live request (the count and the stream share them)."""
     query = request.scope["query_string"]
@@ -114,7 +142,7 @@ async def authorize_live(services: Services, request: Request) -> LiveRequest:
     grant = await services.keys.grant(key)
     if grant is None:
         raise Unauthorized(INVALID_KEY)
-    origin = publishable.request_origin(request.headers.get("origin"))
+    origin = caller_origin(request)
     if not grant.key.allows_origin(origin):
         raise Forbidden(ORIGIN_NOT_ALLOWED)
     if not grant.key.allows_path(pattern):
