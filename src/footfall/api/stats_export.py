@@ -68,6 +68,10 @@ async def export_events(request: Request) -> Response:
         if ticket is not None:
             ticket.release()
         return error_response(error, _HEADERS)
+    except BaseException:  # anything unexpected (a 500, a cancellation): the place is given back
+        if ticket is not None:
+            ticket.release()
+        raise
     name = csv_export.filename("events", range_)
     return ExportResponse(
         _csv(first, batches),
