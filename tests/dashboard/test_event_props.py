@@ -4,10 +4,15 @@ then broken down through `/sites/{id}/stats/breakdown` (`event:props:<key>`), ov
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
-from tests.conftest import CHROME_UA
-from tests.dashboard.conftest import Dash
+import pytest
+
+from footfall.config import Settings
+from tests.conftest import CHROME_UA, FakeClock
+from tests.dashboard.conftest import Dash, _dash
 
 NOT_PAGEVIEWS = json.dumps([["is_not", "event:name", ["pageview"]]])
 
@@ -81,3 +86,31 @@ async def test_bad_parameters_are_named_and_access_is_the_dashboards(dash: Dash)
     assert (hidden.status_code, hidden.json()) == (404, {"error": "Website not found"})
     signed_out = await dash.browser()
     assert (await signed_out.get(keys)).status_code == 401
+
+
+@pytest.fixture
+async def limited(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Dash]:
+    """A dashboard whose users may ask 3 stats questions, then 1 per 100 seconds."""
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        access_log=False,
+        rate_limit_dashboard_stats_per_second=0.01,
+        rate_limit_dashboard_stats_burst=3,
+    )
+    async for value in _dash(settings, clock, "http://testserver"):
+        yield value
+
+
+async def test_keys_count_against_the_users_stats_rate_limit(limited: Dash) -> None:
+    owner = await limited.owner()
+    site_id = await owner.add_site("shop.example")
+    keys = f"/sites/{site_id}/stats/property-keys"
+    assert (await owner.get(keys)).status_code == 200
+    assert (await owner.get(f"/sites/{site_id}/stats/aggregate")).status_code == 200
+    assert (await owner.get(keys)).status_code == 200
+    refused = await owner.get(keys)
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["Retry-After"] == "100"
+    assert (await owner.get(f"/sites/{site_id}/stats/aggregate")).status_code == 429  # shared
+    limited.clock.advance(100)
+    assert (await owner.get(keys)).status_code == 200
