@@ -1,18 +1,23 @@
 """The Stats API over HTTP (docs/api/stats.md): authentication in the Realtime API's order,
 400s naming the parameter, headers, and the shape of each answer.
 
-The app runs on the embedded tier (DuckDB); the engine suite covers both stores.
+The answers on the hand-made data set (`loaded`) are checked on both tiers; the engine suite
+covers every metric, breakdown and filter on both stores.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from footfall.auth import tokens
-from tests.conftest import Running
+from footfall.services import Services
+from tests.backends import tier_settings_for
+from tests.conftest import FakeClock, Running, start_app
 from tests.stats.api_client import assert_cors_preflight, assert_error, get
 from tests.stats.dataset import NY, events
 
@@ -20,10 +25,17 @@ ENDPOINTS = ["aggregate", "timeseries", "breakdown"]
 MISSING = "Missing or invalid authorization header. Expected: Bearer <token>"
 
 
-@pytest.fixture
-async def loaded(running: Running) -> Running:
-    await running.services.events.append(events(running.site.id))
-    return running
+@pytest.fixture(params=["embedded", "cluster"])
+async def loaded(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[Running]:
+    """The hand-made data set on a running app of each tier (DuckDB; PostgreSQL and Redis)."""
+    async with start_app(tier_settings_for(request, tmp_path), clock) as (app, client):
+        services: Services = app.state.services
+        site = await services.meta.create_site("example.com", "Example", clock.now())
+        token, _ = await services.meta.create_token(site.id, clock.now())
+        await services.events.append(events(site.id))
+        yield Running(app, client, clock, site, token)
 
 
 # --- authentication, in the Realtime API's order --------------------------------------------
@@ -121,7 +133,7 @@ async def test_site_without_token(running: Running) -> None:
             "timeseries",
             {"limit": "5"},
             'unknown parameter "limit"; allowed: websiteId, period, date, timezone, metrics, '
-            "filters, interval",
+            "filters, interval, compare",
         ),
     ],
 )
@@ -191,6 +203,20 @@ async def test_aggregate_defaults(loaded: Running) -> None:
     assert body["period"] == "30d"
     assert body["timezone"] == "UTC"
     assert body["results"] == {"visitors": {"value": 6}}  # UTC Aug 23-Sep 21: 1-5 and 8
+
+
+async def test_the_sites_time_zone_is_the_default(loaded: Running) -> None:
+    """Without `timezone`, days and buckets are the site's local ones (as on the dashboard)."""
+    utc = assert_ok(await get(loaded, "timeseries", {"period": "7d"}))
+    await loaded.services.meta.update_site(loaded.site.id, timezone=NY)
+    body = assert_ok(await get(loaded, "timeseries", {"period": "7d"}))
+    explicit = assert_ok(await get(loaded, "timeseries", {"period": "7d", "timezone": NY}))
+    assert body == explicit
+    assert body["timezone"] == NY
+    assert body["from"] == "2026-09-15T00:00:00-04:00"
+    assert body["results"] != utc["results"]  # the data set has events near midnight
+    explicit_utc = {"period": "7d", "timezone": "UTC"}
+    assert assert_ok(await get(loaded, "timeseries", explicit_utc)) == utc
 
 
 async def test_timeseries(loaded: Running) -> None:

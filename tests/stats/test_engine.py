@@ -237,6 +237,74 @@ async def test_compare_24_hours(store: EventStore) -> None:
     assert body["results"] == {"visitors": {"value": 4, "change": 100.0}}
 
 
+async def test_compare_breakdown_rows_with_their_own_previous_values(store: EventStore) -> None:
+    """Each row against the same value in Sep 8-14 (V7 only: visitor 2, one pageview of
+    /pricing and a signup), whatever rows the page holds."""
+    metrics = "visitors,pageviews,views_per_visit,bounce_rate"
+    common = dict(property="event:page", metrics=metrics, period="7d", timezone=NY)
+    body = await ask(store, Kind.BREAKDOWN, compare="previous_period", **common)
+    assert body["comparison"] == {
+        "from": "2026-09-08T00:00:00-04:00",
+        "to": "2026-09-15T00:00:00-04:00",
+    }
+    plain = await ask(store, Kind.BREAKDOWN, **common)
+    assert [{k: v for k, v in row.items() if k != "change"} for row in body["results"]] == (
+        plain["results"]
+    )
+    nothing_before = dict.fromkeys(metrics.split(","))
+    pricing = {"visitors": 200.0, "pageviews": 300.0, "views_per_visit": 75.0, "bounce_rate": None}
+    assert [(row["value"], row["change"]) for row in body["results"]] == [
+        ("/", nothing_before),
+        ("/pricing", pricing),  # 3 visitors, 4 pageviews, 1.75 per visit, 25 % against 1, 1, 1, 0
+        ("/api", nothing_before),
+        ("/docs", nothing_before),
+    ]
+    # Alone on its page, /pricing is compared with the same previous numbers.
+    second = await ask(store, Kind.BREAKDOWN, compare="previous_period", limit=1, page=2, **common)
+    assert [(row["value"], row["change"]) for row in second["results"]] == [("/pricing", pricing)]
+
+
+async def test_compare_timeseries_bucket_by_bucket(store: EventStore) -> None:
+    body = await ask(
+        store,
+        Kind.TIMESERIES,
+        period="7d",
+        timezone=NY,
+        metrics="visitors,pageviews",
+        compare="previous_period",
+    )
+    assert body["comparison"] == {
+        "from": "2026-09-08T00:00:00-04:00",
+        "to": "2026-09-15T00:00:00-04:00",
+    }
+    results = body["results"]
+    assert [row["date"] for row in results] == [f"2026-09-{day}" for day in range(15, 22)]
+    assert [row["comparison"]["date"] for row in results] == [
+        f"2026-09-{day:02d}" for day in range(8, 15)
+    ]
+    assert results[-1] == {
+        "date": "2026-09-21",
+        "visitors": 2,
+        "pageviews": 2,
+        "comparison": {"date": "2026-09-14", "visitors": 1, "pageviews": 1},  # V7
+    }
+    assert all(row["comparison"]["visitors"] == 0 for row in results[:-1])
+    # Aug 31 - Sep 1 by month: two buckets; Aug 29 - 30 before it, one.
+    body = await ask(
+        store,
+        Kind.TIMESERIES,
+        period="custom",
+        date="2026-08-31,2026-09-01",
+        interval="month",
+        timezone=NY,
+        compare="previous_period",
+    )
+    assert body["results"] == [
+        {"date": "2026-08-01", "visitors": 1, "comparison": {"date": "2026-08-01", "visitors": 0}},
+        {"date": "2026-09-01", "visitors": 0, "comparison": None},
+    ]
+
+
 # --- breakdowns -----------------------------------------------------------------------------
 
 

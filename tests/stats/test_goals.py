@@ -245,6 +245,24 @@ async def test_goal_breakdown_pages(store: EventStore) -> None:
     assert await rows(store, "event:goal", "visitors", **SEVEN_DAYS, limit=2, page=4) == []
 
 
+async def test_goal_breakdown_compared_with_the_previous_period(store: EventStore) -> None:
+    # Page 2 (Signup, Download) against Sep 8-14 NY: V7 signed up (1 of 1 visitor)
+    body = await ask(
+        store,
+        Kind.BREAKDOWN,
+        property="event:goal",
+        metrics="conversions,conversion_rate",
+        **SEVEN_DAYS,
+        limit=2,
+        page=2,
+        compare="previous_period",
+    )
+    assert [(row["value"], row["change"]) for row in body["results"]] == [
+        ("Signup", {"conversions": 100.0, "conversion_rate": -60.0}),  # 2 of 5 against 1 of 1
+        ("Download", {"conversions": None, "conversion_rate": None}),
+    ]
+
+
 async def test_goal_breakdown_with_a_filter(store: EventStore) -> None:
     # Direct visits: V1b (visitor 1), V4, V8; 3 visitors
     filters = [["is", "visit:source", ["Direct / None"]]]

@@ -218,9 +218,9 @@ def test_aggregate_errors(params: dict[str, str], message: str) -> None:
         ),
         ({"property": "event:page", "page": "-1"}, "page: expected an integer from 1 to 100000"),
         (
-            {"property": "event:page", "compare": "previous_period"},
-            'unknown parameter "compare"; allowed: websiteId, period, date, timezone, metrics, '
-            "filters, property, limit, page",
+            {"property": "event:page", "interval": "day"},
+            'unknown parameter "interval"; allowed: websiteId, period, date, timezone, metrics, '
+            "filters, property, limit, page, compare",
         ),
     ],
 )
@@ -243,7 +243,7 @@ def test_breakdown_errors(params: dict[str, str], message: str) -> None:
         (
             {"property": "event:page"},
             'unknown parameter "property"; allowed: websiteId, period, date, timezone, metrics, '
-            "filters, interval",
+            "filters, interval, compare",
         ),
     ],
 )

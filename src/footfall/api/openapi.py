@@ -124,13 +124,14 @@ def _stats_parameters(kind: query.Kind) -> list[dict[str, Any]]:
             {"type": "string", "examples": ['[["is","visit:source",["Google"]]]']},
         ),
     ]
+    compare = {"enum": list(query.COMPARISONS)}
     if kind is query.Kind.AGGREGATE:
         return [
             *common,
             _query_parameter(
                 "compare",
                 "Add each metric's percent `change` from the previous period of equal length.",
-                {"enum": list(query.COMPARISONS)},
+                compare,
             ),
         ]
     if kind is query.Kind.TIMESERIES:
@@ -141,6 +142,12 @@ def _stats_parameters(kind: query.Kind) -> list[dict[str, Any]]:
                 "Bucket size, in the time zone `timezone` (default: hour for a day, day up to "
                 f"100 days, else month; at most {intervals.MAX_BUCKETS} buckets).",
                 {"enum": list(intervals.INTERVALS)},
+            ),
+            _query_parameter(
+                "compare",
+                "Add to each bucket `comparison`: the bucket at the same position of the "
+                "previous period of equal length (`date` and metrics; null past its end).",
+                compare,
             ),
         ]
     return [
@@ -157,6 +164,12 @@ def _stats_parameters(kind: query.Kind) -> list[dict[str, Any]]:
             {"type": "integer", "minimum": 1, "maximum": query.MAX_LIMIT, "default": 100},
         ),
         _query_parameter("page", "Page number.", {"type": "integer", "minimum": 1, "default": 1}),
+        _query_parameter(
+            "compare",
+            "Add to each row `change`: each metric's percent change from the same value in "
+            "the previous period of equal length (null where that was 0).",
+            compare,
+        ),
     ]
 
 
@@ -170,17 +183,23 @@ def _stats_schemas() -> dict[str, Any]:
         "to": {"type": "string", "description": "End (excluded), local ISO 8601."},
     }
     required = ["websiteId", "period", "timezone", "from", "to", "results"]
+    comparison = {
+        "type": "object",
+        "description": "The previous period (with compare=previous_period).",
+        "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
+    }
+    changes = {
+        "type": "object",
+        "description": "With compare=previous_period: each metric's percent change.",
+        "additionalProperties": {"type": ["number", "null"]},
+    }
     return {
         "StatsAggregate": {
             "type": "object",
             "required": required,
             "properties": {
                 **envelope,
-                "comparison": {
-                    "type": "object",
-                    "description": "The previous period (with compare=previous_period).",
-                    "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
-                },
+                "comparison": comparison,
                 "results": {
                     "type": "object",
                     "additionalProperties": {
@@ -200,12 +219,23 @@ def _stats_schemas() -> dict[str, Any]:
             "properties": {
                 **envelope,
                 "interval": {"enum": list(intervals.INTERVALS)},
+                "comparison": comparison,
                 "results": {
                     "type": "array",
                     "items": {
                         "type": "object",
                         "required": ["date"],
-                        "properties": {"date": {"type": "string"}},
+                        "properties": {
+                            "date": {"type": "string"},
+                            "comparison": {
+                                "type": ["object", "null"],
+                                "description": "With compare=previous_period: the bucket at "
+                                "the same position of the previous period.",
+                                "required": ["date"],
+                                "properties": {"date": {"type": "string"}},
+                                "additionalProperties": number,
+                            },
+                        },
                         "additionalProperties": number,
                     },
                 },
@@ -219,12 +249,13 @@ def _stats_schemas() -> dict[str, Any]:
                 "property": {"type": "string"},
                 "limit": {"type": "integer"},
                 "page": {"type": "integer"},
+                "comparison": comparison,
                 "results": {
                     "type": "array",
                     "items": {
                         "type": "object",
                         "required": ["value"],
-                        "properties": {"value": {"type": "string"}},
+                        "properties": {"value": {"type": "string"}, "change": changes},
                         "additionalProperties": number,
                     },
                 },

@@ -17,9 +17,17 @@ Metrics, from the sums the SQL returns (see `stats.sql`):
 With a goal, `events` counts its completions, pageviews included (`stats.goals`).
 
 
-A ratio over no visits is 0. With `compare=previous_period` each aggregate metric also gets
-`change`: the percent change from the previous period, from unrounded values (1 decimal),
-null when the previous value is 0.
+A ratio over no visits is 0. With `compare=previous_period` (`DateRange.previous`: the same
+number of days just before, or the same length for an hours' range), the answer names the
+previous period in `comparison` and:
+
+* aggregate: each metric also gets `change`, the percent change from the previous period,
+  from unrounded values (1 decimal), null when the previous value is 0;
+* breakdown: each row also gets `change`, that percent change per metric, against the same
+  value in the previous period (the query restricted to the page's values, so a row's
+  previous numbers do not depend on which rows were on its page then);
+* timeseries: each bucket also gets `comparison`, the bucket at the same position of the
+  previous period (its `date` and metrics; null where that period has fewer buckets).
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from footfall.stats import goals, rollup
 from footfall.stats.dimensions import GOAL
 from footfall.stats.intervals import bucket_label, buckets
 from footfall.stats.periods import DateRange
-from footfall.stats.query import Kind, StatsQuery
+from footfall.stats.query import Filter, Kind, StatsQuery
 from footfall.stats.sql import build
 from footfall.storage.events import EventStore
 
@@ -161,21 +169,40 @@ async def aggregate(
 async def timeseries(
     store: EventStore, query: StatsQuery, time_limit: float = QUERY_TIMEOUT
 ) -> dict[str, Any]:
-    assert query.interval is not None
-    found = {row.dim: row for row in await rows(store, query, query.range, time_limit)}
-    empty = Totals()
     body = _envelope(query)
     body["interval"] = query.interval
-    keys = buckets(query.range, query.interval)
+    if not query.compare:
+        body["results"] = await _series(store, query, query.range, time_limit)
+        return body
+    previous_range = query.range.previous()
+    current, previous = await asyncio.gather(
+        _series(store, query, query.range, time_limit),
+        _series(store, query, previous_range, time_limit),
+    )
+    body["comparison"] = _range(previous_range)
+    body["results"] = [
+        {**bucket, "comparison": previous[n] if n < len(previous) else None}
+        for n, bucket in enumerate(current)
+    ]
+    return body
+
+
+async def _series(
+    store: EventStore, query: StatsQuery, range_: DateRange, time_limit: float
+) -> list[dict[str, Any]]:
+    """Every bucket of `range_` in order, zero-filled: `{"date", metric…}`."""
+    assert query.interval is not None
+    found = {row.dim: row for row in await rows(store, query, range_, time_limit)}
+    empty = Totals()
+    keys = buckets(range_, query.interval)
     if not found.keys() <= set(keys):
         # Should Python's and the database's time zone rules ever disagree, no counted
         # bucket is dropped (keys sort chronologically).
         keys = sorted(set(keys) | found.keys())
-    body["results"] = [
+    return [
         {"date": bucket_label(key, query.interval), **found.get(key, empty).metrics(query.metrics)}
         for key in keys
     ]
-    return body
 
 
 async def breakdown(
@@ -184,11 +211,36 @@ async def breakdown(
     assert query.breakdown is not None
     body = _envelope(query)
     body.update(property=query.breakdown.name, limit=query.limit, page=query.page)
-    body["results"] = [
-        {"value": row.dim, **row.metrics(query.metrics)}
-        for row in await rows(store, query, query.range, time_limit)
-    ]
+    found = await rows(store, query, query.range, time_limit)
+    body["results"] = [{"value": row.dim, **row.metrics(query.metrics)} for row in found]
+    if not query.compare:
+        return body
+    previous_range = query.range.previous()
+    body["comparison"] = _range(previous_range)
+    before = {
+        row.dim: row
+        for row in await rows(store, _same_rows(query, found), previous_range, time_limit)
+    }
+    for result, row in zip(body["results"], found, strict=True):
+        previous = before.get(row.dim, Totals())
+        result["change"] = {
+            metric: change(row.value(metric), previous.value(metric)) for metric in query.metrics
+        }
     return body
+
+
+def _same_rows(query: StatsQuery, found: list[Totals]) -> StatsQuery:
+    """`query` for exactly the rows `found` (its page): the goal breakdown lists every goal
+    anyway; any other, restricted by an `is` filter on its property to those values. A row's
+    numbers do not depend on the other rows (each is its events' or visits' own), so this
+    gives each row's numbers whatever its rank in the other period."""
+    assert query.breakdown is not None
+    if query.breakdown.name == GOAL:
+        return dataclasses.replace(query, limit=max(1, len(goals.names(query))), page=1)
+    rows_filter = Filter("is", query.breakdown, tuple(row.dim for row in found))
+    return dataclasses.replace(
+        query, filters=(*query.filters, rows_filter), limit=max(1, len(found)), page=1
+    )
 
 
 async def answer(

@@ -57,8 +57,8 @@ MAX_VALUE_LENGTH = 2000
 _COMMON = ("websiteId", "period", "date", "timezone", "metrics", "filters")
 PARAMETERS: dict[Kind, tuple[str, ...]] = {
     Kind.AGGREGATE: (*_COMMON, "compare"),
-    Kind.TIMESERIES: (*_COMMON, "interval"),
-    Kind.BREAKDOWN: (*_COMMON, "property", "limit", "page"),
+    Kind.TIMESERIES: (*_COMMON, "interval", "compare"),
+    Kind.BREAKDOWN: (*_COMMON, "property", "limit", "page", "compare"),
 }
 
 
@@ -84,7 +84,7 @@ class StatsQuery:
     interval: str | None = None  # timeseries only
     limit: int = DEFAULT_LIMIT  # breakdown only
     page: int = 1
-    compare: bool = False  # aggregate only
+    compare: bool = False  # with the previous period (compare=previous_period)
     # The site's goals, set by `stats.goals.with_goals` when the query reads event:goal.
     goals: tuple[Goal, ...] = ()
 
