@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -56,6 +57,23 @@ def evidence_stem(item: pytest.Item) -> Path:
     """Where a failed test's evidence goes: `test-artifacts/<test name>` plus a suffix."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / re.sub(r"[^\w.-]+", "_", item.nodeid.split("::", 1)[-1])
+
+
+def save_evidence(
+    stem: Path, context: BrowserContext, console: dict[str, list[str]], server_log: str
+) -> list[Path]:
+    """Keep what a failed test saw: `<stem>.log` (each tab's console errors, then the end of
+    the server's log) and `<stem>-tab<N>.png`, a full-page screenshot of each open tab.
+    Returns the files written. The log is written first and a tab that cannot be captured
+    (crashed, closed meanwhile) is skipped, so one broken tab does not cost the rest."""
+    written = [stem.with_name(f"{stem.name}.log")]
+    written[0].write_text(f"console errors: {console}\n\nserver log:\n{server_log[-5000:]}\n")
+    for index, page in enumerate(context.pages):
+        shot = stem.with_name(f"{stem.name}-tab{index}.png")
+        with contextlib.suppress(PlaywrightError):
+            page.screenshot(path=shot, full_page=True)
+            written.append(shot)
+    return written
 
 
 @pytest.fixture(scope="module")
