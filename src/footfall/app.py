@@ -25,6 +25,7 @@ from footfall.api.middleware import RequestContextMiddleware
 from footfall.api.responses import json_response
 from footfall.clock import Clock, SystemClock
 from footfall.config import Settings
+from footfall.dashboard.pages import not_found
 from footfall.dashboard.routes import routes as dashboard_routes
 from footfall.errors import FootfallError
 from footfall.services import Services
@@ -33,8 +34,10 @@ from footfall.shutdown_signal import on_stop_signal
 log = logging.getLogger(__name__)
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and not_found.wants_page(request):
+        return await not_found.not_found(request)
     message = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, exc.detail)
     return json_response({"error": message}, exc.status_code, exc.headers)
 
