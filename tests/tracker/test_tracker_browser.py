@@ -15,8 +15,10 @@ import contextlib
 import json
 import re
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -61,6 +63,7 @@ TRANSPORTS = {
     "refused_beacon": ((HIDE_PAGE, REFUSE_BEACONS), "fetch"),
 }
 EVENT_ID = re.compile(r"[0-9a-z]{16}")
+START_MS = 1_790_000_000_000  # the fake clock's start in the retry-limit test (2026-09-21)
 
 
 # -- the Footfall server ------------------------------------------------------------------------
@@ -443,3 +446,105 @@ def test_an_event_whose_answer_was_lost_is_retried_and_stored_once(
     footfall.stop()
     (event,) = footfall.stored_events()
     assert event.event_id == json.loads(retried.value.request.post_data or "{}")["eventId"]
+
+
+# Counts the tracker's fetch() calls, and the answers it has handled: the counting reaction is
+# registered one microtask after the tracker's own, so it runs after the tracker's (which
+# schedules the retry) — `__answered` = n means the tracker has seen n answers.
+COUNT_FETCHES = """
+window.__sends = 0;
+window.__answered = 0;
+(function (original) {
+  window.fetch = function () {
+    window.__sends += 1;
+    var sent = original.apply(this, arguments);
+    var counted = function () { window.__answered += 1; };
+    Promise.resolve().then(function () { sent.then(counted, counted); });
+    return sent;
+  };
+})(window.fetch);
+"""
+
+
+@dataclass
+class RefusingServer:
+    """An ingestion endpoint that answers every send 503 with `Retry-After`, and counts them."""
+
+    url: str
+    bodies: list[bytes]
+
+
+@contextlib.contextmanager
+def refusing_server(retry_after: int) -> Iterator[RefusingServer]:
+    bodies: list[bytes] = []
+    lock = threading.Lock()
+
+    class Refuse(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:
+                bodies.append(body)
+            payload = REFUSED.encode()
+            self.send_response(503)
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Access-Control-Expose-Headers", "Retry-After")
+            self.send_header("Retry-After", str(retry_after))
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # quiet: the test reads `bodies`
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield RefusingServer(f"http://127.0.0.1:{server.server_address[1]}/api/event", bodies)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_a_send_refused_every_time_is_tried_four_times_after_retry_after(
+    footfall: Footfall, site: StaticSite, tab: Tab
+) -> None:
+    """Every send meets a 503 with `Retry-After: 3`: the tracker sends the event once and
+    retries it exactly 3 times, each retry no sooner than 3 seconds after the refusal (its own
+    backoff would retry after 1, 2 and 4), then gives up.
+
+    The page's clock is Playwright's fake one, moved by the test: "no sooner" is checked by
+    moving it to just before the allowed moment, "gives up" by moving it ten minutes on."""
+    retry_after = 3
+    page = tab.page
+    page.add_init_script(COUNT_FETCHES)
+    page.clock.install(time=START_MS)
+    page.clock.pause_at(START_MS + 1000)
+    with refusing_server(retry_after) as refusing:
+        site.pages["/"] = shop_page(
+            f"{footfall.server.url}/script.js", footfall.site_id, data_api=refusing.url
+        )
+        page.goto(f"{site.origin}/")
+
+        def until_answered(attempts: int) -> None:
+            # Deadlines on the browser and on the server (real time); the page's clock stands.
+            page.wait_for_function(f"window.__answered >= {attempts}", timeout=WAIT_MS)
+            assert page.evaluate("window.__sends") == attempts
+            assert len(refusing.bodies) == attempts
+
+        until_answered(1)
+        for attempt in (2, 3, 4):
+            page.clock.run_for(retry_after * 1000 - 1)  # not yet: Retry-After is not over
+            assert page.evaluate("window.__sends") == attempt - 1
+            page.clock.run_for(1001)  # past Retry-After and the tracker's jitter (under 1 s)
+            until_answered(attempt)
+
+        page.clock.run_for(10 * 60 * 1000)  # no fifth try, however long the page stays open
+        assert page.evaluate("window.__sends") == 4
+        assert len(refusing.bodies) == 4
+        # The same event every time (its id included), so that a server could store it once.
+        assert len(set(refusing.bodies)) == 1
+        assert EVENT_ID.fullmatch(json.loads(refusing.bodies[0])["eventId"])
+    assert tab.page_errors == [] and tab.rejections() == []
