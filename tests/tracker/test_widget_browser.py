@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, Route
 
 from footfall.storage.meta import SqlMetaStore
 from tests.browser import WAIT_MS, StaticSite
@@ -106,10 +106,20 @@ class Visitors:
     contexts: list[BrowserContext] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def open(self, url: str, ua: str, init_script: str = "") -> Page:
+    def open(
+        self,
+        url: str,
+        ua: str,
+        init_script: str = "",
+        streams: Callable[[Route], None] | None = None,
+    ) -> Page:
+        """A new visitor's page at `url`; `streams`, if given, answers its requests for the
+        live stream in place of the network (as a proxy between the page and Footfall)."""
         context = self.browser.new_context(user_agent=ua)
         context.set_default_timeout(WAIT_MS)
         context.add_init_script(RECORD_REJECTIONS + init_script)
+        if streams is not None:
+            context.route("**/api/v1/live/stream?*", streams)
         self.contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: self.errors.append(f"{error.name}: {error.message}"))
@@ -265,4 +275,86 @@ def test_a_key_refused_by_the_server_turns_the_widget_off(
     page = visitors.open(f"{site.origin}/pricing", CHROME_UA)
     page.wait_for_function("() => document.querySelector('footfall-live').dataset.state === 'off'")
     assert page.locator("footfall-live").is_hidden()
+    assert rejections(page) == []
+
+
+def test_after_a_refused_stream_the_widget_streams_again(
+    footfall: Footfall, site: StaticSite, visitors: Visitors
+) -> None:
+    """A rolling deploy: the stream is answered 503 once, then the server is back. The widget
+    polls meanwhile and returns to the stream on its own (a poll every hour could not show
+    the second visitor in time: only the stream can)."""
+    key = create_key(footfall, site.origin, "/pricing")
+    site.pages["/pricing"] = pricing_page(
+        footfall, script_tag(footfall, key, path="/pricing", interval="3600")
+    )
+    url = f"{site.origin}/pricing"
+    streams: list[str] = []
+    polls: list[str] = []
+
+    def restarting(route: Route) -> None:
+        streams.append(route.request.url)
+        if len(streams) == 1:
+            route.fulfill(
+                status=503,
+                headers={"Access-Control-Allow-Origin": "*", "Retry-After": "5"},
+                content_type="application/json",
+                body='{"error": "The server is shutting down; retry shortly"}',
+            )
+        else:
+            route.continue_()
+
+    first = visitors.open(url, CHROME_UA, streams=restarting)
+    first.on("request", lambda r: polls.append(r.url) if "/api/v1/live?" in r.url else None)
+    visitors.open(url, FIREFOX_UA)
+    # The stream is tried again within 10 s of the refusal (first pause: 5 to 10 s).
+    first.wait_for_function(
+        "() => { const el = document.querySelector('footfall-live');"
+        " return !!el && el.textContent === '2 people viewing now'; }",
+        timeout=WAIT_MS + 10_000,
+    )
+    assert len(streams) == 2  # refused once, then open: no further reconnects
+    assert len(polls) <= 1  # the one poll when the stream failed (the next is an hour away)
+    visitors.open(url, EDGE_UA)
+    widget_text(first, "3 people viewing now")  # pushed on the stream
+    # The browser logs the 503 itself; the widget adds nothing.
+    assert [e for e in visitors.errors if "status of 503" not in e] == []
+    assert rejections(first) == []
+
+
+GARBAGE = (
+    "retry: 50\n"
+    "data: {not json\n\n"
+    "data: null\n\n"
+    'data: {"currentVisitors": "9 <b>people</b>"}\n\n'
+    "data: [1, 2]\n\n"
+)
+
+
+def test_garbage_on_the_stream_never_reaches_the_page(
+    footfall: Footfall, site: StaticSite, visitors: Visitors
+) -> None:
+    """A proxy that mangles the stream: every event is nonsense. Nothing throws into the
+    page, nothing of it is shown, and the widget falls back to polling the real count."""
+    key = create_key(footfall, site.origin, "/pricing")
+    site.pages["/pricing"] = pricing_page(
+        footfall, script_tag(footfall, key, path="/pricing", interval="2")
+    )
+    mangled: list[str] = []
+
+    def meddling(route: Route) -> None:
+        mangled.append(route.request.url)
+        route.fulfill(
+            status=200,
+            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"},
+            content_type="text/event-stream",
+            body=GARBAGE,
+        )
+
+    page = visitors.open(f"{site.origin}/pricing", CHROME_UA, streams=meddling)
+    widget_text(page, "1 person viewing now")  # polled, after the stream kept failing
+    assert len(mangled) >= 4  # every event of several streams was garbage
+    assert page.locator("footfall-live").get_attribute("data-count") == "1"
+    assert page.locator("footfall-live").get_attribute("data-state") == "live"
+    assert visitors.errors == []
     assert rejections(page) == []

@@ -42,21 +42,32 @@
           '&path=' + encodeURIComponent(this._attr('path', location.pathname));
         var api = this._attr('api', origin).replace(/\/$/, '') + '/api/v1/live';
         this._poll = api + q;
+        this._src = api + '/stream' + q;
         this._wait = Math.max(2, +this._attr('interval', 30) || 30) * 1000;
+        this._tries = this._fails = 0;
+        this._open();
+      }
+
+      // Stream when the browser can, else poll. A stream that fails (closed: the server
+      // refused it or answered no stream, e.g. a 503 while it restarts; or broken 4 times in a
+      // row: a proxy that breaks streams) gives way to polling, and is tried again after
+      // growing pauses: after a rolling deploy, pages stream again.
+      _open() {
+        this._stop();
         if (!w.EventSource) return this._fetch();
         var self = this, failures = 0;
-        var es = this._es = new EventSource(api + '/stream' + q);
+        var es = this._es = new EventSource(this._src);
         es.onmessage = function (e) {
-          failures = 0;
-          self._show(e.data);
+          try {
+            self._show(e.data);
+            failures = self._tries = self._fails = 0;
+          } catch (x) { /* bad data (a meddling proxy): keep what is shown */ }
         };
         es.onerror = function () {
-          // Closed: the server refused (or sent no stream). Else the browser retries by
-          // itself; after repeated failures, poll instead (some proxies buffer streams).
           if (es.readyState === 2 || ++failures > 3) {
-            es.close();
-            self._es = null;
+            self._stop();
             self._fetch();
+            self._retry = setTimeout(function () { self._open(); }, self._pause(1e4, self._tries++));
           }
         };
       }
@@ -64,28 +75,38 @@
       _stop() {
         if (this._es) this._es.close();
         clearTimeout(this._timer);
+        clearTimeout(this._retry);
         this._es = null;
+        this._gen = (this._gen || 0) + 1; // answers to earlier requests are ignored
+      }
+
+      // base * 2^n, at most 5 minutes, less up to half at random: pages that lost the server
+      // together do not all come back at the same moment.
+      _pause(base, n) {
+        return Math.min(base * Math.pow(2, n), 3e5) * (1 - Math.random() / 2);
       }
 
       _fetch() {
-        var self = this;
+        var self = this, gen = this._gen;
+        var next = function (ms) {
+          if (gen === self._gen && self.isConnected) self._timer = setTimeout(function () { self._fetch(); }, ms);
+        };
+        var fail = function () { next(self._pause(self._wait, ++self._fails)); };
         fetch(this._poll, { credentials: 'omit', cache: 'no-store' }).then(function (r) {
-          if (r.ok) return r.text().then(function (t) { self._show(t); self._next(self._wait); });
+          if (gen !== self._gen) return;
+          if (r.ok) return r.text().then(function (t) { self._show(t); self._fails = 0; next(self._wait); });
           if (r.status >= 400 && r.status < 500 && r.status !== 429) {
+            self._stop();
             self._state('off'); // a key or path this server refuses: stop asking
             return r.json().then(function (b) { console.warn('footfall-live:', b.error); });
           }
-          self._next(self._wait * 2);
-        })['catch'](function () { self._next(self._wait * 2); });
-      }
-
-      _next(ms) {
-        var self = this;
-        if (this.isConnected) this._timer = setTimeout(function () { self._fetch(); }, Math.min(ms, 3e5));
+          fail();
+        })['catch'](fail);
       }
 
       _show(text) {
         var live = JSON.parse(text), n = live.currentVisitors;
+        if (n !== null && typeof n != 'number') throw 0; // not a count: show nothing of it
         var min = Math.max(+this._attr('min', 1) || 0, live.minimum || 0);
         if (n === null || n < min) {
           var fb = this._attr('fallback');
