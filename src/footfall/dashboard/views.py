@@ -157,8 +157,9 @@ def redirect(request: Request, url: str, notice: str | None = None) -> Response:
 
 async def verify_form(request: Request) -> dict[str, str]:
     """The submitted form's text fields, after the CSRF checks (raises `CsrfRejected`)."""
-    form = await request.form()
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    # As a context manager: uploaded files (a multipart form may carry any) are closed here.
+    async with request.form() as form:
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
     session = await signed_in(request)
     secret = session.secret if session else request.cookies.get(cookies.PRE_SESSION)
     submitted = fields.get(csrf.FIELD) or request.headers.get(csrf.HEADER)
