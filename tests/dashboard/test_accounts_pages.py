@@ -12,6 +12,8 @@ async def test_fresh_installation_leads_to_setup_and_only_once(dash: Dash) -> No
         assert (response.status_code, response.headers["location"]) == (303, "/setup"), path
     page = await browser.get("/setup")
     assert page.status_code == 200 and "Create the owner account" in page.text
+    # The email field's extra attributes are attributes, not escaped text.
+    assert 'value="" autocomplete="username" required autofocus>' in " ".join(page.text.split())
 
     response = await browser.post(
         "/setup", {"email": OWNER, "password": PASSWORD, "password_confirm": PASSWORD}
