@@ -356,7 +356,8 @@ def test_unknown_goal_of_a_site_without_goals() -> None:
     with pytest.raises(BadRequest) as caught:
         query(Kind.AGGREGATE, goals=(), filters=SIGNUP)
     assert caught.value.message == (
-        'filters[0]: unknown goal "Signup"; goals of this site: none (add one: footfall goals add)'
+        'filters[0]: unknown goal "Signup"; goals of this site: none (add one on the site\'s Goals '
+        "page or with footfall goals add)"
     )
 
 

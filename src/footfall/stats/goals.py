@@ -40,6 +40,9 @@ _PAGEVIEW = "'pageview'"  # a constant of the schema, not a value from a request
 AddParameter = Callable[[Any], str]
 
 
+_NO_GOALS = "none (add one on the site's Goals page or with footfall goals add)"
+
+
 def with_goals(query: StatsQuery, goals: Sequence[Goal]) -> StatsQuery:
     """`query` with the site's goals, once its goal filters are known to name real goals."""
     known = {goal.name for goal in goals}
@@ -48,7 +51,7 @@ def with_goals(query: StatsQuery, goals: Sequence[Goal]) -> StatsQuery:
             continue
         for value in filter_.values:
             if value not in known:
-                listed = ", ".join(sorted(known)) if known else "none (add one: footfall goals add)"
+                listed = ", ".join(sorted(known)) if known else _NO_GOALS
                 raise BadRequest(
                     f'filters[{index}]: unknown goal "{value}"; goals of this site: {listed}'
                 )
