@@ -1,9 +1,11 @@
 """A site's live counter (owners and admins): publishable keys and the widget's snippet.
 
 Publishable keys are public by design (they sit in the site's pages), so they are listed in
-full, with the snippet that shows the live count on a page. Creating one asks for the origins
-the widget runs on (prefilled with the site's own) and, optionally, the pages it may count;
-revoking one stops it at once (docs/api/live-counter.md).
+full, each with the snippet that shows the live count on a page (ready to copy at any time,
+not only right after creating the key). Creating one asks for the origins the widget runs on
+(prefilled with the site's own) and, optionally, the pages it may count; revoking one stops it
+at once (docs/api/live-counter.md). The API token page lists the keys too and creates them
+through the same form handler (`create_key`), whose answer is this page.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from footfall.dashboard.pages.credentials import active_and_revoked, active_by_i
 from footfall.dashboard.state import dashboard
 from footfall.dashboard.views import page, redirect, render, verify_form
 from footfall.errors import NotFoundError
+from footfall.storage.models import Site
 from footfall.storage.publishable_keys import PublishableKey
 
 
@@ -38,6 +41,25 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
 
 
+def form_defaults(site: Site) -> dict[str, str]:
+    """The create form's fields before the user types: the site's own origin."""
+    return {"origins": f"https://{site.domain}", "paths": "", "name": ""}
+
+
+async def key_listing(request: Request, site: Site) -> dict[str, Any]:
+    """Template context listing a site's keys: `active` and `revoked` (newest first), and
+    `snippets`, the widget's script tag of each active key by key id."""
+    board = dashboard(request)
+    keys = await board.services.keys.list_keys(site.id)
+    base = origin.base_url(request, board.settings)
+    active, revoked = active_and_revoked(keys)
+    return {
+        "active": active,
+        "revoked": revoked,
+        "snippets": {key.id: snippet(base, key) for key in active},
+    }
+
+
 async def _render(
     request: Request,
     access: SiteAccess,
@@ -47,18 +69,14 @@ async def _render(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    board = dashboard(request)
-    keys = await board.services.keys.list_keys(access.site.id)
-    base = origin.base_url(request, board.settings)
-    active, revoked = active_and_revoked(keys)
+    base = origin.base_url(request, dashboard(request).settings)
     context: dict[str, Any] = {
         "access": access,
         "site": access.site,
-        "active": active,
-        "revoked": revoked,
+        **await key_listing(request, access.site),
         "created": created,
         "snippet": snippet(base, created) if created else None,
-        "values": values or {"origins": f"https://{access.site.domain}", "paths": "", "name": ""},
+        "values": values or form_defaults(access.site),
         "error": error,
     }
     return await render(request, "site_live.html", context, status)
@@ -74,7 +92,8 @@ async def live_page(request: Request) -> Response:
 @page
 async def create_key(request: Request) -> Response:
     """POST /sites/{site_id}/live — origins (one per line), paths (optional), name: answers
-    with the new key and its snippet; 400 saying which origin or path is not valid."""
+    with the new key and its snippet; 400 saying which origin or path is not valid. The form
+    on the API token page posts here too: the answer is the Live counter tab either way."""
     access = await require_site_access(request, request.path_params["site_id"], Role.ADMIN)
     fields = await verify_form(request)
     values = {name: fields.get(name, "").strip() for name in ("origins", "paths", "name")}

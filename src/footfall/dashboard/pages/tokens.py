@@ -3,6 +3,10 @@
 A new token is shown once, in the answer to the POST that created it (never in a URL, never
 stored): with a copy button and ready-made `curl` and `fetch` examples naming the real website
 id and host. Listings show the display prefix, name, created and last-used times.
+
+The page also has the site's publishable keys for the live counter (public, unlike tokens):
+listed with their widget snippets, and a form to create one, handled by the Live counter tab
+(`live_keys.create_key`, same checks and roles), where the full management is.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from footfall.accounts.models import Role
 from footfall.dashboard import origin
 from footfall.dashboard.auth import Forbidden, SiteAccess, require_site_access
 from footfall.dashboard.pages.credentials import active_and_revoked, active_by_id
+from footfall.dashboard.pages.live_keys import form_defaults, key_listing
 from footfall.dashboard.state import dashboard
 from footfall.dashboard.views import page, redirect, render, verify_form
 from footfall.errors import NotFoundError
@@ -61,6 +66,8 @@ async def _render(
         "error": error,
         "base_url": base,
         "placeholder": examples(base, access.site.id, "vt_your_api_token_here"),
+        "live": await key_listing(request, access.site),
+        "live_values": form_defaults(access.site),
     }
     if created is not None:
         secret, info = created
