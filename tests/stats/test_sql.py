@@ -59,12 +59,24 @@ def test_values_travel_as_parameters(dialect: str, kind: Kind, extra: dict[str, 
     }
 
 
+def _ctes(query_kind: Kind, params: list[tuple[str, str]], dialect: str) -> list[str]:
+    query = parse_query(query_kind, "s", params, NOW)
+    sql, _ = build(query, query.range, dialect)
+    return re.findall(r"^(?:WITH )?(\w+) AS \(", sql, re.MULTILINE)
+
+
 def test_visits_are_aggregated_only_when_needed() -> None:
-    query = parse_query(Kind.AGGREGATE, "s", [("metrics", "visitors,pageviews,events")], NOW)
-    sql, _ = build(query, query.range, "postgres")
-    ctes = re.findall(r"^(?:WITH )?(\w+) AS \(", sql, re.MULTILINE)
-    assert ctes == ["e", "m", "ev"]
-    query = parse_query(Kind.AGGREGATE, "s", [("metrics", "visits")], NOW)
-    sql, _ = build(query, query.range, "postgres")
-    ctes = re.findall(r"^(?:WITH )?(\w+) AS \(", sql, re.MULTILINE)
-    assert ctes == ["e", "v", "m", "ev", "vs"]
+    events_only = [("metrics", "visitors,pageviews,events")]
+    assert _ctes(Kind.AGGREGATE, events_only, "duckdb") == ["e", "m", "ev"]
+    assert _ctes(Kind.AGGREGATE, [("metrics", "visits")], "duckdb") == ["e", "v", "m", "ev", "vs"]
+    # PostgreSQL: no visit windows without visits; per visit, or per event with its visit.
+    query = parse_query(Kind.AGGREGATE, "s", events_only, NOW)
+    assert "OVER" not in build(query, query.range, "postgres")[0]
+    assert _ctes(Kind.AGGREGATE, events_only, "postgres") == ["e", "u"]
+    by_source = [("metrics", "visits"), ("property", "visit:source")]
+    assert _ctes(Kind.BREAKDOWN, by_source, "postgres") == ["e", "g", "u"]
+    query = parse_query(Kind.BREAKDOWN, "s", by_source, NOW)
+    assert "visit_row = 1" in build(query, query.range, "postgres")[0]
+    by_page = [("metrics", "visits"), ("property", "event:page")]
+    query = parse_query(Kind.BREAKDOWN, "s", by_page, NOW)
+    assert "visit_row" not in build(query, query.range, "postgres")[0]

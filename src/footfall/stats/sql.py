@@ -167,11 +167,12 @@ class _Builder:
     query: StatsQuery
     dialect: Dialect
     params: _Params = field(default_factory=_Params)
+    visits: str = "v"  # the alias whose rows carry the visit attributes
 
     def expression(self, dimension: Dimension) -> str:
         """The value of `dimension` for a row of `e` joined with `v`; never NULL."""
         if dimension.scope == "visit":
-            return f"v.{dimension.alias}"  # already coalesced in v
+            return f"{self.visits}.{dimension.alias}"  # already coalesced
         if dimension.name == GOAL:
             return goals.GOAL_NAME  # the breakdown's join with the goals (`goals.join`)
         label = self.params.add(dimension.none_label)
@@ -201,6 +202,8 @@ class _Builder:
         return f"coalesce({first}, {label}) AS {dimension.alias}"
 
     def build(self, range_: DateRange) -> str:
+        if self.dialect.name == "postgres":
+            return self.build_postgres(range_)
         query, dialect = self.query, self.dialect
         site = self.params.add(query.site_id)
         start = self.params.add(dialect.timestamp(range_.start))
@@ -253,6 +256,119 @@ class _Builder:
             ctes=",\n".join(ctes),
             visit_columns=_VISIT_COLUMNS if query.needs_visits else "0, 0, 0, 0",
             source=source,
+            order=order,
+            page=page,
+        )
+
+    def window_order(self, dimension: Dimension) -> str:
+        """PostgreSQL: the order of a visit's events whose first row holds visit attribute
+        `dimension` (see `window_attribute`)."""
+        column = dimension.column
+        if dimension.visit_value == "first":
+            return f'ts, {column} COLLATE "C"'
+        ts = "ts DESC" if dimension.visit_value == "exit" else "ts"
+        return f'name <> {PAGEVIEW}, {ts}, {column} COLLATE "C"'
+
+    def window_attribute(self, dimension: Dimension, window: str) -> str:
+        """PostgreSQL: a visit attribute as a window function over the visit's events, equal
+        to `Dialect.first`'s ordered aggregate: the value of the first event by (ts, value),
+        NULLs last as in `ORDER BY`; for entry and exit pages the first or last pageview's
+        (pageviews sort first), NULL when the visit has no pageview. `window`: the visit's
+        events in `window_order`."""
+        column = dimension.column
+        label = self.params.add(dimension.none_label)
+        value = f"first_value({column}) OVER {window}"
+        if dimension.visit_value != "first":
+            pageviews = f"count(*) FILTER (WHERE name = {PAGEVIEW}) OVER visit"
+            value = f"CASE WHEN {pageviews} > 0 THEN {value} END"
+        return f"coalesce({value}, {label}) AS {dimension.alias}"
+
+    def build_postgres(self, range_: DateRange) -> str:
+        """The statement for PostgreSQL: the rows of `build`'s statement, computed in one pass
+        over the range's events with hash aggregates, no count(DISTINCT …) and no self-join
+        (see `_PG_*`). Three shapes, by what the query reads:
+
+        * no visit metric nor visit dimension: per (value, visitor) the events' counts, then
+          per value (`_PG_EVENTS_ONLY`);
+        * visit metrics, and only visit dimensions (no event filter, a visit breakdown or
+          none; not a timeseries): every event of a selected visit is selected, so one row
+          per visit suffices (`_PG_PER_VISIT`);
+        * otherwise each event carries its visit's totals and attributes (window functions),
+          and rows are grouped per (value, visit), then (value, visitor), then value
+          (`_PG_PER_EVENT`)."""
+        query, dialect = self.query, self.dialect
+        self.visits = "e"  # the visit attributes are columns of each event's row
+        site = self.params.add(query.site_id)
+        start = self.params.add(dialect.timestamp(range_.start))
+        end = self.params.add(dialect.timestamp(range_.end))
+        columns = ["visitor_id", "visit_id", "ts", "name"]
+        for d in query.dimensions:
+            if d.column not in columns:
+                columns.append(d.column)
+        visit_dimensions = {d.alias: d for d in query.dimensions if d.scope == "visit"}
+        per_visit = (
+            query.needs_visits
+            and query.kind is not Kind.TIMESERIES
+            and all(d.scope == "visit" for d in query.dimensions)
+        )
+        # The window `visit`: the visit's events, whole, in the order of its first attribute;
+        # other attributes with another order get a window of their own.
+        window = ""
+        if query.needs_visits:
+            orders = [self.window_order(d) for d in visit_dimensions.values()]
+            columns.append(_PG_VISIT_TOTALS)
+            for d, order in zip(visit_dimensions.values(), orders, strict=True):
+                own = f"(PARTITION BY {_VISIT} ORDER BY {order})"
+                columns.append(self.window_attribute(d, "visit" if order == orders[0] else own))
+            if per_visit:
+                columns.append("row_number() OVER visit AS visit_row")
+            order = f" ORDER BY {orders[0]}{_WHOLE}" if orders else ""
+            window = f"\n    WINDOW visit AS (PARTITION BY {_VISIT}{order})"
+        by_goal = query.breakdown is not None and query.breakdown.name == GOAL
+        join = goals.join(query.goals, self.params.add, dialect) if by_goal else ""
+        label = "dim"
+        if query.kind is Kind.TIMESERIES:
+            assert query.interval is not None
+            # Grouped by the local time's truncation; the text (`Dialect.bucket`'s) is made
+            # once per bucket, not per event.
+            zone = self.params.add(query.timezone)
+            dim = (
+                f"date_trunc('{_UNITS[query.interval]}', (e.ts AT TIME ZONE CAST({zone} AS TEXT)))"
+            )
+            label = """to_char(dim, 'YYYY-MM-DD"T"HH24:MI:SS')"""
+            order = dialect.binary("r.dim")
+        else:
+            dim = "CAST('' AS TEXT)"
+            if query.breakdown is not None:
+                dim = self.expression(query.breakdown)
+            order = f"r.visitors DESC, {dialect.binary('r.dim')}"
+        conditions = [self.condition(f) for f in query.filters]
+        if per_visit:
+            conditions.insert(0, "e.visit_row = 1")
+        where = f"\n    WHERE {' AND '.join(conditions)}" if conditions else ""
+        page = ""
+        if query.kind is Kind.BREAKDOWN and not by_goal:  # goals are paged by the engine
+            limit = self.params.add(query.limit)
+            offset = self.params.add((query.page - 1) * query.limit)
+            page = f"\nLIMIT {limit} OFFSET {offset}"
+        if not query.needs_visits:
+            template = _PG_EVENTS_ONLY
+        elif per_visit:
+            template = _PG_PER_VISIT
+        else:
+            template = _PG_PER_EVENT
+        return _fill(
+            template,
+            kind=query.kind.value,
+            columns=",\n        ".join(columns),
+            site=site,
+            start=start,
+            end=end,
+            window=window,
+            dim=dim,
+            label=label,
+            join=join,
+            where=where,
             order=order,
             page=page,
         )
@@ -310,6 +426,94 @@ SELECT ev.dim, ev.visitors, ev.pageviews, ev.events,
        {visit_columns}
 FROM {source}
 ORDER BY {order}{page}"""
+
+# PostgreSQL's statements (`_Builder.build_postgres`). `e`: the site's events in the range;
+# with visits, each event also carries its visit's totals and attributes as window functions
+# over the visit (one sort of the range's events by visit, instead of a per-visit aggregate
+# joined back to the events). Unique visitors: one row per (value, visitor) in `u`, counted
+# per value, so every aggregate hashes and no count(DISTINCT …) sorts per value. A visit's
+# totals are equal on each of its events, hence `min`.
+_VISIT = "visitor_id, visit_id"
+_WHOLE = " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"  # the frame: every event
+
+_PG_VISIT_TOTALS = f"""CAST(round(extract(epoch FROM max(ts) OVER visit - min(ts) OVER visit)
+            * 1000000) AS BIGINT) AS v_duration_us,
+        count(*) FILTER (WHERE name = {PAGEVIEW}) OVER visit AS v_pageviews,
+        count(*) FILTER (WHERE name <> {PAGEVIEW}) OVER visit AS v_custom"""
+
+_PG_EVENTS = """/* stats.{kind} */
+WITH e AS (
+    SELECT {columns}
+    FROM events
+    WHERE site_id = {site} AND ts >= {start} AND ts < {end}{window}
+),"""
+
+_PG_RESULT = """
+SELECT r.* FROM (
+    SELECT {label} AS dim, count(*) AS visitors,
+        CAST(sum(pageviews) AS BIGINT) AS pageviews, CAST(sum(events) AS BIGINT) AS events,
+        {visit_sums}
+    FROM u GROUP BY u.dim
+) AS r
+ORDER BY {order}{page}"""
+
+_PG_VISIT_SUMS = """CAST(sum(visits) AS BIGINT) AS visits, CAST(sum(bounces) AS BIGINT) AS bounces,
+        CAST(sum(visit_pageviews) AS BIGINT) AS visit_pageviews,
+        CAST(sum(duration_us) AS BIGINT) AS duration_us"""
+
+_PG_PER_VISITOR = """
+u AS (
+    SELECT dim, visitor_id, sum(pageviews) AS pageviews, sum(events) AS events,
+        count(*) AS visits,
+        count(*) FILTER (WHERE v_pageviews = 1 AND v_custom = 0) AS bounces,
+        sum(v_pageviews) AS visit_pageviews, sum(v_duration_us) AS duration_us
+    FROM g GROUP BY dim, visitor_id
+)"""
+
+# No visit metric nor dimension: per (value, visitor), the matching events' counts.
+_PG_EVENTS_ONLY = (
+    _PG_EVENTS  # noqa: S608 - constants of this module, filled by `_fill`
+    + """
+u AS (
+    SELECT {dim} AS dim, e.visitor_id,
+        count(*) FILTER (WHERE e.name = 'pageview') AS pageviews,
+        count(*) FILTER (WHERE e.name <> 'pageview') AS events
+    FROM e{join}{where}
+    GROUP BY 1, e.visitor_id
+)"""
+    + _PG_RESULT.replace("{visit_sums}", "0, 0, 0, 0")
+)
+
+# Only visit dimensions: a selected visit's events are all selected; one row per visit (its
+# first by `visit_row`, any one: every column read is the visit's).
+_PG_PER_VISIT = (
+    _PG_EVENTS  # noqa: S608 - constants of this module, filled by `_fill`
+    + """
+g AS (
+    SELECT {dim} AS dim, e.visitor_id, e.v_pageviews AS pageviews, e.v_custom AS events,
+        e.v_pageviews, e.v_custom, e.v_duration_us
+    FROM e{join}{where}
+),"""
+    + _PG_PER_VISITOR
+    + _PG_RESULT.replace("{visit_sums}", _PG_VISIT_SUMS)
+)
+
+# The general case: per (value, visit) the matching events' counts and the visit's totals.
+_PG_PER_EVENT = (
+    _PG_EVENTS  # noqa: S608 - constants of this module, filled by `_fill`
+    + """
+g AS (
+    SELECT {dim} AS dim, e.visitor_id, e.visit_id,
+        count(*) FILTER (WHERE e.name = 'pageview') AS pageviews,
+        count(*) FILTER (WHERE e.name <> 'pageview') AS events,
+        min(e.v_pageviews) AS v_pageviews, min(e.v_custom) AS v_custom,
+        min(e.v_duration_us) AS v_duration_us
+    FROM e{join}{where}
+    GROUP BY 1, e.visitor_id, e.visit_id
+),"""
+    + _PG_PER_VISITOR
+    + _PG_RESULT.replace("{visit_sums}", _PG_VISIT_SUMS)
+)
 
 
 def build(query: StatsQuery, range_: DateRange, dialect: str) -> tuple[str, list[Any]]:
