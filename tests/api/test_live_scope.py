@@ -8,12 +8,14 @@ refused as before (unless the key allows `*`). Counts come from real tracker hit
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from footfall.storage.publishable_keys import PublishableKey
+from footfall.storage.meta import SqlMetaStore
+from footfall.storage.publishable_keys import PublishableKey, PublishableKeyStore
 from tests.api.test_live_stream import live_server, live_settings
 from tests.conftest import CHROME_UA, FakeClock, Running
 
@@ -126,6 +128,29 @@ async def test_the_stream_refuses_a_path_the_key_does_not_cover(running: Running
         assert response.headers["content-type"] == "application/json"  # not a stream
         assert response.headers["access-control-allow-origin"] == "*"
     assert running.services.live.streams == 0
+
+
+# -- revocation ---------------------------------------------------------------------------------
+
+
+async def test_a_revoked_keys_stream_ends_within_two_heartbeats(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """What the docs promise (two heartbeats: 30 s by default): the key is re-checked at each
+    heartbeat against a cache at most one heartbeat old. Revoked by another process (the CLI)."""
+    heartbeat = 1.0
+    settings = live_settings(tmp_path, live_heartbeat_seconds=heartbeat)
+    async with live_server(settings, clock) as live, live.stream() as stream:
+        await stream.next_event()
+        cli = await SqlMetaStore.open(database_url=None, sqlite_path=settings.meta_path)
+        try:
+            await PublishableKeyStore(cli).revoke(live.key.key, clock.now())
+            revoked_at = time.monotonic()
+        finally:
+            await cli.close()
+        assert await stream.ended(timeout=3 * heartbeat)
+        elapsed = time.monotonic() - revoked_at
+        assert elapsed < 2 * heartbeat + 1.0, elapsed  # a margin for a busy machine
 
 
 # -- bots ---------------------------------------------------------------------------------------
