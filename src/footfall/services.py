@@ -225,24 +225,29 @@ class Services:
         log.info("live state rebuilt", extra={"visitors": len(recent), "event_ids": len(ids)})
 
     @contextlib.asynccontextmanager
-    async def _one_instance_at_a_time(self) -> AsyncIterator[bool]:
+    async def _one_instance_at_a_time(self, wait: bool) -> AsyncIterator[bool]:
         """Yield whether this instance may do installation-wide housekeeping now.
 
-        In cluster mode every instance runs the same housekeeping, uncoordinated; passes over
-        the same rows and partitions at once would repeat each other's work and trip over each
-        other's drops. So a pass holds `HOUSEKEEPING_LOCK`, a session-level advisory lock of
-        the metadata database taken with `pg_try_advisory_lock` (never waiting): while another
+        In cluster mode every instance runs the same housekeeping; passes over the same rows
+        and partitions at once would repeat each other's work and trip over each other's
+        drops. So a pass holds `HOUSEKEEPING_LOCK`, a session-level advisory lock of the
+        metadata database. Without `wait` it is tried (`pg_try_advisory_lock`): while another
         instance holds it this yields False and the pass is skipped — that instance is doing
-        it. The lock is held on a connection outside any transaction (no old snapshot is kept
-        open during a long pass) and ends with that connection if the instance dies. Always
-        True on the embedded tier (one process owns the data folder)."""
+        it. With `wait` this waits for the other pass to end, then yields True. The lock is
+        held on a connection outside any transaction (no old snapshot is kept open during a
+        long pass) and ends with that connection if the instance dies. Always True on the
+        embedded tier (one process owns the data folder)."""
         if self.meta.engine.dialect.name != "postgresql":
             yield True
             return
         async with self.meta.engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             key = {"key": HOUSEKEEPING_LOCK}
-            taken = await conn.scalar(sa.text("SELECT pg_try_advisory_lock(:key)"), key)
+            if wait:
+                await conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), key)
+                taken = True
+            else:
+                taken = await conn.scalar(sa.text("SELECT pg_try_advisory_lock(:key)"), key)
             if not taken:
                 log.debug("housekeeping: another instance holds the lock; skipped")
                 yield False
@@ -258,10 +263,11 @@ class Services:
                     await conn.invalidate()
                     raise
 
-    async def purge_deleted_sites(self) -> None:
+    async def purge_deleted_sites(self, *, wait: bool = True) -> None:
         """Delete the events of sites deleted (from the CLI), then the sites themselves. In
-        cluster mode one instance at a time: skipped while another is at it."""
-        async with self._one_instance_at_a_time() as mine:
+        cluster mode one instance at a time: after another instance's pass (`wait`), or not at
+        all while another is at it (housekeeping: that instance is doing it)."""
+        async with self._one_instance_at_a_time(wait) as mine:
             if mine:
                 await self._purge_deleted_sites()
 
@@ -277,10 +283,11 @@ class Services:
             await self.meta.forget_sites(deleted)
             log.info("purged deleted sites", extra={"sites": len(deleted), "events": removed})
 
-    async def apply_retention(self) -> int:
+    async def apply_retention(self, *, wait: bool = True) -> int:
         """Delete the events older than their site's `retention_days`; returns how many. In
-        cluster mode one instance at a time: skipped (0) while another is at it."""
-        async with self._one_instance_at_a_time() as mine:
+        cluster mode one instance at a time: after another instance's pass (`wait`), or not at
+        all (0) while another is at it (housekeeping: that instance is doing it)."""
+        async with self._one_instance_at_a_time(wait) as mine:
             return await self._apply_retention() if mine else 0
 
     async def _apply_retention(self) -> int:
@@ -304,11 +311,12 @@ class Services:
     async def _housekeep(self) -> None:
         while True:
             try:
-                await self.purge_deleted_sites()
+                # Instances skip the passes another instance is running (no wait).
+                await self.purge_deleted_sites(wait=False)
                 await self.presence.sweep()
                 await self.dedup.seen.sweep(self.clock.now())
                 if self.clock.now() >= self._retention_due:
-                    await self.apply_retention()
+                    await self.apply_retention(wait=False)
                     self._retention_due = self.clock.now() + RETENTION_INTERVAL
                 maintain = getattr(self.events, "ensure_partitions", None)
                 if maintain is not None:

@@ -1,8 +1,8 @@
 """Retention and purges in cluster mode: every instance runs them, one at a time.
 
 Instances share one PostgreSQL; each runs `apply_retention` and `purge_deleted_sites` from its
-housekeeping task. An advisory lock lets one instance do a pass while the others skip it, and
-a partition dropped under an instance's feet is no error.
+housekeeping task. An advisory lock lets one instance do a pass while the others skip it (or,
+called directly, wait for it), and a partition dropped under an instance's feet is no error.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ async def test_passes_called_at_once_do_the_work_once(cluster: Settings) -> None
         passes = await asyncio.gather(a.apply_retention(), b.apply_retention())
         await asyncio.gather(a.purge_deleted_sites(), b.purge_deleted_sites())
         # The one row past retention outside June (whose partition went whole) was deleted by
-        # one instance; the other skipped the pass, or found nothing left to do.
+        # one instance; the other waited for that pass to end and found nothing left to do.
         assert sorted(passes) == [0, 1]
         assert await a.events.count(short) == 1
         assert await a.events.count(long) == 2
@@ -142,28 +142,44 @@ async def test_passes_called_at_once_do_the_work_once(cluster: Settings) -> None
         assert await a.apply_retention() == 0 and await b.apply_retention() == 0
 
 
-async def test_a_pass_is_skipped_while_another_instance_holds_the_lock(cluster: Settings) -> None:
+async def test_a_pass_is_skipped_or_waits_while_another_instance_holds_the_lock(
+    cluster: Settings,
+) -> None:
+    """Housekeeping's passes (`wait=False`) are skipped while another instance runs one; an
+    explicit call (the default) waits for that pass to end, then runs."""
     clock = FakeClock()
     now = clock.now()
+    url = cluster.database_url or ""
     async with instances(cluster, clock, 1) as (services,):
         short, _long, gone = await fill(services, now)
         await services.events.append([old_event(short, now - 40 * DAY, 200)])
-        with psycopg.connect(cluster.database_url or "", autocommit=True) as other:
+        with psycopg.connect(url, autocommit=True) as other:
             assert other.execute("SELECT pg_try_advisory_lock(%s)", (HOUSEKEEPING_LOCK,)).fetchone()
-            assert await services.apply_retention() == 0
-            await services.purge_deleted_sites()
+            assert await services.apply_retention(wait=False) == 0
+            await services.purge_deleted_sites(wait=False)
             # Nothing happened: that other instance is doing it.
-            assert JUNE in await partitions(cluster.database_url or "")
+            assert JUNE in await partitions(url)
             assert await services.events.count(short) == 3
             assert await services.meta.deleted_site_ids() == [gone]
+
+            waiting = asyncio.ensure_future(services.apply_retention())
+
+            async def blocked_on_the_lock() -> bool:
+                row = other.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                ).fetchone()
+                return row == (1,)
+
+            await wait_until(blocked_on_the_lock)
+            assert not waiting.done()
             other.execute("SELECT pg_advisory_unlock(%s)", (HOUSEKEEPING_LOCK,))
-        assert await services.apply_retention() == 1  # the 40-day-old row; June was dropped
+            assert await waiting == 1  # the 40-day-old row; June's partition went whole
         await services.purge_deleted_sites()
         assert await services.events.count(short) == 1
         assert await services.meta.deleted_site_ids() == []
-        assert JUNE not in await partitions(cluster.database_url or "")
-        # The lock was released: a session of its own takes it again.
-        with psycopg.connect(cluster.database_url or "", autocommit=True) as other:
+        assert JUNE not in await partitions(url)
+        # Every pass let go of the lock: a session of its own takes it at once.
+        with psycopg.connect(url, autocommit=True) as other:
             row = other.execute("SELECT pg_try_advisory_lock(%s)", (HOUSEKEEPING_LOCK,)).fetchone()
             assert row == (True,)
 
