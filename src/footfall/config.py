@@ -184,6 +184,12 @@ class Settings(BaseSettings):
         description="CSV downloads (raw events, breakdowns) in progress at once per API token, "
         "or per dashboard user, per instance; more are answered 429.",
     )
+    stats_time_limit_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A stats query (Stats API, dashboard, breakdown CSV pages) running longer "
+        "is cancelled by its event store and answered 503.",
+    )
     stats_export_send_timeout_seconds: float = Field(
         default=30.0,
         gt=0,

@@ -80,7 +80,8 @@ async def run_query(
     checks) both answer through here."""
     query = await prepare_query(services, kind, site_id, params, now, timezone)
     async with await services.stats_admission.admit():
-        return await answer(services.events, query), query
+        limit = services.settings.stats_time_limit_seconds
+        return await answer(services.events, query, limit), query
 
 
 def pages_chosen(params: Iterable[tuple[str, str]]) -> bool:
@@ -138,7 +139,8 @@ async def _breakdown_pages(
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The breakdown's answers, page 1 onwards, until a page is not full."""
     for page in range(1, MAX_PAGE + 1):
-        body = await answer(services.events, dataclasses.replace(query, limit=MAX_LIMIT, page=page))
+        paged = dataclasses.replace(query, limit=MAX_LIMIT, page=page)
+        body = await answer(services.events, paged, services.settings.stats_time_limit_seconds)
         full = len(body["results"]) >= MAX_LIMIT
         yield body
         if not full:

@@ -47,7 +47,8 @@ from footfall.stats.sql import build
 from footfall.storage.events import EventStore
 
 QUERY_TIMEOUT = 10.0
-"""Seconds a stats query may run before the store cancels it (answered with a 503)."""
+"""Seconds a stats query may run before the store cancels it (answered with a 503), when the
+caller passes no limit; the API and the dashboard pass `FOOTFALL_STATS_TIME_LIMIT_SECONDS`."""
 
 _COUNTS = frozenset({"visitors", "visits", "pageviews", "events", "conversions"})
 _DECIMALS = {"views_per_visit": 2, "bounce_rate": 1, "visit_duration": 1, "conversion_rate": 1}

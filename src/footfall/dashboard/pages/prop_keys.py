@@ -44,7 +44,8 @@ async def property_keys(request: Request) -> Response:
                 raise BadRequest(f'unknown parameter "{name}"; allowed: {allowed}')
         query = parse_query(Kind.AGGREGATE, site.id, params, board.now(), site.timezone)
         async with await board.services.stats_admission.admit():
-            keys = await prop_keys(board.services.events, site.id, query.range)
+            limit = board.services.settings.stats_time_limit_seconds
+            keys = await prop_keys(board.services.events, site.id, query.range, time_limit=limit)
     except ApiError as error:
         return error_response(error)
     return json_response({"results": keys})
