@@ -92,6 +92,17 @@ async def test_the_live_tab_shows_every_active_keys_snippet_and_the_guide(dash: 
     assert "The count includes the visitor reading it" in guide
     assert 'data-min="2"' in guide and "data-fallback" in guide
     assert "docs/api/live-counter.md" in guide
+    # Its pricing-card example carries the newest active key's snippet, ready to paste.
+    assert f'<p class="live">{script_tag(kept.key, "/pricing/*")}</p>' in guide
+    assert 'data-copy="pricing-card"' in guide
+
+
+async def test_the_guides_example_has_a_placeholder_until_there_is_a_key(dash: Dash) -> None:
+    owner = await dash.owner()
+    site_id = await owner.add_site("shop.example")
+    text = html.unescape((await owner.get(f"/sites/{site_id}/live")).text)
+    placeholder = '<script src="http://testserver/widget.js" data-key="pk_…" data-path="/pricing">'
+    assert f'<p class="live">{placeholder}</script></p>' in text
 
 
 async def test_invalid_input_from_the_token_page_says_why(dash: Dash) -> None:

@@ -37,6 +37,24 @@ def snippet(base_url: str, key: PublishableKey) -> str:
     )
 
 
+def pricing_card(tag: str) -> str:
+    """The guide's example: a pricing card whose live line is the widget's script tag `tag`
+    (styles that keep the card from moving when the number appears)."""
+    return (
+        '<div class="plan">\n'
+        "  <h3>Pro</h3>\n"
+        '  <p class="price">$29 / month</p>\n'
+        f'  <p class="live">{tag}</p>\n'
+        '  <a href="/checkout?plan=pro">Start now</a>\n'
+        "</div>\n"
+        "<style>\n"
+        "  .plan .live { min-height: 1.4em; color: #b42318; }\n"
+        '  .plan .live footfall-live::before { content: "\\25CF  "; }\n'
+        "  .plan .live .footfall-count { font-weight: 700; }\n"
+        "</style>"
+    )
+
+
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
 
@@ -70,10 +88,20 @@ async def _render(
     status: int = 200,
 ) -> Response:
     base = origin.base_url(request, dashboard(request).settings)
+    listing = await key_listing(request, access.site)
+    # The guide's example names the newest active key, else a placeholder to replace.
+    newest = listing["active"][0] if listing["active"] else None
+    tag = (
+        snippet(base, newest)
+        if newest is not None
+        else f'<script src="{html.escape(base)}/widget.js" data-key="pk_…" '
+        'data-path="/pricing"></script>'
+    )
     context: dict[str, Any] = {
         "access": access,
         "site": access.site,
-        **await key_listing(request, access.site),
+        **listing,
+        "example": pricing_card(tag),
         "created": created,
         "snippet": snippet(base, created) if created else None,
         "values": values or form_defaults(access.site),
