@@ -364,7 +364,8 @@ def _live_paths() -> dict[str, Any]:
         "in": "query",
         "required": True,
         "description": "A publishable key of the website (`pk_…`): it may only read this "
-        "count, from the origins it names, for the paths it names.",
+        "count, from the origins it names (the request's `Origin`, or without one the "
+        "`Referer`'s origin), for the paths it names.",
         "schema": {"type": "string", "pattern": "^pk_[0-9A-Za-z]{30}$"},
     }
     errors = {
