@@ -94,3 +94,15 @@ async def test_postgres_stats_queries_are_read_only(pg_url: str) -> None:
         assert await store.count() == 1
     finally:
         await store.close()
+
+
+async def test_postgres_stats_queries_run_without_jit_under_their_limit(pg_url: str) -> None:
+    store = await PostgresEventStore.open(pg_url)
+    try:
+        settings = "SELECT current_setting('jit'), current_setting('statement_timeout'), $1::int"
+        assert await store.query_stats(settings, [1], time_limit=2.5) == [("off", "2500ms", 1)]
+        # Transaction-local: the pooled connection is back to the server's settings after.
+        async with store._pool.acquire() as con:
+            assert await con.fetchval("SELECT current_setting('statement_timeout')") == "0"
+    finally:
+        await store.close()

@@ -292,7 +292,8 @@ class _Builder:
           per value (`_PG_EVENTS_ONLY`);
         * visit metrics, and only visit dimensions (no event filter, a visit breakdown or
           none; not a timeseries): every event of a selected visit is selected, so one row
-          per visit suffices (`_PG_PER_VISIT`);
+          per visit suffices (`_PG_PER_VISIT`; with no dimension at all, a hash aggregate per
+          visit, without sorting: `_PG_VISITS_ONLY`);
         * otherwise each event carries its visit's totals and attributes (window functions),
           and rows are grouped per (value, visit), then (value, visitor), then value
           (`_PG_PER_EVENT`)."""
@@ -353,6 +354,8 @@ class _Builder:
             page = f"\nLIMIT {limit} OFFSET {offset}"
         if not query.needs_visits:
             template = _PG_EVENTS_ONLY
+        elif per_visit and not query.dimensions:
+            template = _PG_VISITS_ONLY
         elif per_visit:
             template = _PG_PER_VISIT
         else:
@@ -493,6 +496,25 @@ g AS (
     SELECT {dim} AS dim, e.visitor_id, e.v_pageviews AS pageviews, e.v_custom AS events,
         e.v_pageviews, e.v_custom, e.v_duration_us
     FROM e{join}{where}
+),"""
+    + _PG_PER_VISITOR
+    + _PG_RESULT.replace("{visit_sums}", _PG_VISIT_SUMS)
+)
+
+# Visit metrics without any dimension: per visit, its totals (every event is selected).
+_PG_VISITS_ONLY = (
+    """/* stats.{kind} */"""  # noqa: S608 - constants of this module, filled by `_fill`
+    + """
+WITH g AS (
+    SELECT CAST('' AS TEXT) AS dim, visitor_id,
+        count(*) FILTER (WHERE name = 'pageview') AS pageviews,
+        count(*) FILTER (WHERE name <> 'pageview') AS events,
+        count(*) FILTER (WHERE name = 'pageview') AS v_pageviews,
+        count(*) FILTER (WHERE name <> 'pageview') AS v_custom,
+        CAST(round(extract(epoch FROM max(ts) - min(ts)) * 1000000) AS BIGINT) AS v_duration_us
+    FROM events
+    WHERE site_id = {site} AND ts >= {start} AND ts < {end}
+    GROUP BY visitor_id, visit_id
 ),"""
     + _PG_PER_VISITOR
     + _PG_RESULT.replace("{visit_sums}", _PG_VISIT_SUMS)

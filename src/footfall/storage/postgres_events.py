@@ -83,6 +83,16 @@ _PARTITION_NAME = re.compile(r"events_p(\d{4})_(\d{2})")
 # Seconds the client waits for a stats query beyond its server-side statement timeout.
 _STATS_GRACE = 2.0
 
+# The stats transaction's settings, in one round trip: the time limit (ms), and no JIT. JIT
+# compiled each stats statement for ~1.1 s of its 2.5-3 s at 1M events and sped up nothing
+# measurable; the statements are a few hash aggregates and one sort (stats/sql.py). A larger
+# work_mem was measured too and left at the server's: sorting a million events in memory
+# took more CPU than PostgreSQL's external merge (bench/stats.py, BENCHMARKS.md).
+_STATS_SETTINGS = """
+    /* postgres_events.query_stats */
+    SELECT set_config('statement_timeout', $1, true), set_config('jit', 'off', true)
+"""
+
 # Ordered migrations; the index + 1 is the schema version. Each runs in one transaction.
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -649,10 +659,10 @@ class PostgresEventStore:
         async with self._connection() as con:
             try:
                 async with con.transaction(readonly=True):
+                    # JIT off: compiling a stats statement cost about a second (measured at
+                    # 1M events), more than it saved (see `_STATS_SETTINGS`).
                     await con.execute(
-                        "/* postgres_events.query_stats */ "
-                        "SELECT set_config('statement_timeout', $1, true)",
-                        str(max(1, round(time_limit * 1000))),
+                        _STATS_SETTINGS, str(max(1, round(time_limit * 1000))), timeout=_STATS_GRACE
                     )
                     # The client-side timeout is a backstop for a server that stopped
                     # answering (an outage, reported as such), hence a little later.
