@@ -189,9 +189,18 @@ class Dashboard {
       delete this.root.dataset.loaded;
     }
 
+    // A part that could not be loaded is emptied: the previous view's numbers must not stay
+    // under this view's controls. A background refresh of the same view keeps them.
+    const emptied = (...elements) => (error) => {
+      if (!quiet && current()) {
+        for (const element of elements) element.replaceChildren();
+      }
+      throw error;
+    };
     const metrics = hasGoalFilter(view) ? GOAL_METRICS : TOP_METRICS;
     const aggregate = this.fetchJson('aggregate', statsParams(view, { metrics: metrics.join(','), compare: 'previous_period' }))
-      .then((answer) => { if (current()) this.showMetrics(view, metrics, answer); });
+      .then((answer) => { if (current()) this.showMetrics(view, metrics, answer); })
+      .catch(emptied(this.el.metrics));
     const interval = chosenInterval(view);
     const series = hasGoalFilter(view) ? GOAL_SERIES : CHART_SERIES;
     const timeseries = this.fetchJson('timeseries', statsParams(view, { metrics: series.map((s) => s.key).join(','), interval }))
@@ -199,8 +208,18 @@ class Dashboard {
         if (!current()) return;
         this.lastChart = [view, answer];
         this.drawChart(view, answer);
+      })
+      .catch((error) => {
+        if (!quiet && current()) this.lastChart = null; // nothing to redraw on a resize
+        return emptied(this.el.chart, this.el.chartTable)(error);
       });
-    const panels = PANELS.map((panel) => this.loadPanel(view, panel, current));
+    const panels = PANELS.map((panel) => {
+      const frame = this.panels[panel.key];
+      return this.loadPanel(view, panel, current).catch((error) => {
+        if (!quiet && current()) frame.csv.removeAttribute('href'); // not the previous view's CSV
+        return emptied(frame.body)(error);
+      });
+    });
     Promise.allSettled([aggregate, timeseries, ...panels]).then((outcomes) => {
       if (!current()) return;
       this.root.classList.remove('is-loading');
