@@ -1037,8 +1037,9 @@ def test_the_live_header_polls_every_3_minutes_when_its_stream_is_gone(
     count = page.locator("summary [data-live-count] [data-live-value]")
     expect(count).to_have_text("0")
     assert len(page.evaluate("window.livePolls")) == 1 and streams
-    # From now on the page's time moves only when the test says so.
-    page.clock.pause_at(datetime.fromtimestamp(page.evaluate("Date.now()") / 1000 + 1, UTC))
+    # From now on the page's time moves only when the test says so (paused a little ahead of
+    # its clock, which still runs meanwhile: a pause cannot go back in time).
+    page.clock.pause_at(datetime.fromtimestamp(page.evaluate("Date.now()") / 1000 + 10, UTC))
     first_poll = page.evaluate("window.livePolls[0]")
 
     # A visitor arrives; the server counts them at once.
