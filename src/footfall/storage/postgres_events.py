@@ -28,10 +28,13 @@ Each partition is created as a plain table and ATTACHed, in one transaction:
   therefore pause for one scan of the default partition per new partition, i.e. about once a
   month, months ahead. (`CREATE TABLE … PARTITION OF` would hold an ACCESS EXCLUSIVE lock on
   the parent for that scan, blocking every query too, and fails outright in the case above.)
-* Only when rows are to move, the lock on the parent becomes ACCESS EXCLUSIVE too, so queries
+* Only when rows are to move, the lock on the parent is ACCESS EXCLUSIVE instead, so queries
   wait for the new partition: a query planned before it existed and reading the default
   partition after the move would see those rows nowhere. (A query planned before an attach
-  that moves nothing misses nothing: the new partition is empty until the commit.)
+  that moves nothing misses nothing: the new partition is empty until the commit.) Which
+  mode is probed before the transaction and checked again under the lock (the transaction is
+  taken again in ACCESS EXCLUSIVE mode if rows arrived meanwhile): a lock upgraded while held
+  would deadlock with an append that had read the table before writing to it.
 
 Appends use COPY (`copy_records_to_table`, binary): a single COPY statement is one transaction,
 committed before `append` returns, and it is by far the fastest way into PostgreSQL. Timestamps
@@ -166,6 +169,11 @@ _DEFAULT_HOLDS_RANGE = """
     /* postgres_events.ensure_partitions */
     SELECT EXISTS (SELECT 1 FROM events_default WHERE ts >= $1 AND ts < $2)
 """
+
+
+class _RowsToMove(Exception):
+    """Rows of a new partition's range reached the default partition after the probe."""
+
 
 _MOVE_FROM_DEFAULT = """
     /* postgres_events.ensure_partitions */
@@ -420,67 +428,93 @@ class PostgresEventStore:
     ) -> bool:
         """Create partition `name` for [start, end), moving the default partition's rows of
         that range into it; False if another instance created it first. DDL cannot take
-        parameters: `name` and the bounds are built here from integers, never from input."""
+        parameters: `name` and the bounds are built here from integers, never from input.
+
+        The lock on the parent is taken once, in its final mode: ACCESS EXCLUSIVE when rows
+        are to move (see the module), else SHARE ROW EXCLUSIVE. (Upgrading a lock already
+        held deadlocks with an append that read the table before writing to it.) Whether
+        rows move is probed first without locks and checked again under the lock: if rows
+        arrived meanwhile, the transaction is rolled back and taken again in the other mode.
+        """
         timeout = self._maintenance_timeout
-        try:
-            async with con.transaction():
-                # Give up rather than queue: appends wait behind a queued lock request too.
-                await con.execute(
-                    "/* postgres_events.ensure_partitions */ "
-                    "SELECT set_config('lock_timeout', $1, true)",
-                    self._lock_timeout_ms,
-                )
-                # Self-conflicting; waits for appends in progress and holds new ones back, so
-                # none routes rows to the default partition while the partition is attached.
-                # Queries go on. (Always the parent first, then the default partition, as
-                # appends do: no deadlock.)
-                await con.execute(
-                    "/* postgres_events.ensure_partitions */ "
-                    "LOCK TABLE ONLY events IN SHARE ROW EXCLUSIVE MODE"
-                )
-                exists = await con.fetchval(
-                    "/* postgres_events.ensure_partitions */ SELECT to_regclass($1) IS NOT NULL",
+        moving = bool(await con.fetchval(_DEFAULT_HOLDS_RANGE, start, end, timeout=timeout))
+        while True:
+            try:
+                moved = await self._attach_partition(con, name, lower, upper, start, end, moving)
+            except _RowsToMove:
+                moving = True
+                continue
+            except (asyncpg.exceptions.DuplicateTableError, asyncpg.UniqueViolationError):
+                return False  # created concurrently by a process not taking the lock
+            if moved is None:
+                return False
+            if moved:
+                log.info(
+                    "partition %s created; %d events moved from the default partition",
                     name,
+                    moved,
                 )
-                if exists:
-                    return False
-                if await con.fetchval(_DEFAULT_HOLDS_RANGE, start, end, timeout=timeout):
-                    # Rows will move: hold queries back until the new partition is attached.
-                    # A query planned without it that read the default partition after the
-                    # move would miss those rows (they are in neither place it reads).
-                    await con.execute(
-                        "/* postgres_events.ensure_partitions */ "
-                        "LOCK TABLE ONLY events IN ACCESS EXCLUSIVE MODE"
-                    )
-                await con.execute(
-                    "/* postgres_events.ensure_partitions */ "
-                    f"LOCK TABLE ONLY {_DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE"
-                )
-                await con.execute(
-                    "/* postgres_events.ensure_partitions */ "
-                    f"CREATE TABLE IF NOT EXISTS {name} "
-                    "(LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
-                )
-                moved = await con.execute(
-                    _MOVE_FROM_DEFAULT.format(table=name, columns=_COLUMN_LIST),
-                    start,
-                    end,
-                    timeout=timeout,
-                )
-                await con.execute(
-                    "/* postgres_events.ensure_partitions */ "
-                    f"ALTER TABLE events ATTACH PARTITION {name} "
-                    f"FOR VALUES FROM ('{lower}') TO ('{upper}')",
-                    timeout=timeout,
-                )
-        except (asyncpg.exceptions.DuplicateTableError, asyncpg.UniqueViolationError):
-            return False  # created concurrently by a process not taking the lock
-        count = int(moved.split()[-1])
-        if count:
-            log.info(
-                "partition %s created; %d events moved from the default partition", name, count
+            return True
+
+    async def _attach_partition(
+        self,
+        con: Any,
+        name: str,
+        lower: str,
+        upper: str,
+        start: float,
+        end: float,
+        moving: bool,
+    ) -> int | None:
+        """One transaction of `_create_partition`: the rows moved, None if the partition
+        exists; `_RowsToMove` (rolled back) if rows to move are found while not `moving`."""
+        timeout = self._maintenance_timeout
+        async with con.transaction():
+            # Give up rather than queue: appends wait behind a queued lock request too.
+            await con.execute(
+                "/* postgres_events.ensure_partitions */ "
+                "SELECT set_config('lock_timeout', $1, true)",
+                self._lock_timeout_ms,
             )
-        return True
+            # Both modes are self-conflicting and wait for appends in progress and hold new
+            # ones back, so none routes rows to the default partition while the partition is
+            # attached. SHARE ROW EXCLUSIVE lets queries go on; ACCESS EXCLUSIVE holds them
+            # back until the moved rows are in the attached partition. (Always the parent
+            # first, then the default partition, as appends do: no deadlock.)
+            mode = "ACCESS EXCLUSIVE" if moving else "SHARE ROW EXCLUSIVE"
+            await con.execute(
+                f"/* postgres_events.ensure_partitions */ LOCK TABLE ONLY events IN {mode} MODE"
+            )
+            exists = await con.fetchval(
+                "/* postgres_events.ensure_partitions */ SELECT to_regclass($1) IS NOT NULL",
+                name,
+            )
+            if exists:
+                return None
+            if not moving and await con.fetchval(_DEFAULT_HOLDS_RANGE, start, end, timeout=timeout):
+                raise _RowsToMove
+            await con.execute(
+                "/* postgres_events.ensure_partitions */ "
+                f"LOCK TABLE ONLY {_DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE"
+            )
+            await con.execute(
+                "/* postgres_events.ensure_partitions */ "
+                f"CREATE TABLE IF NOT EXISTS {name} "
+                "(LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            )
+            moved = await con.execute(
+                _MOVE_FROM_DEFAULT.format(table=name, columns=_COLUMN_LIST),
+                start,
+                end,
+                timeout=timeout,
+            )
+            await con.execute(
+                "/* postgres_events.ensure_partitions */ "
+                f"ALTER TABLE events ATTACH PARTITION {name} "
+                f"FOR VALUES FROM ('{lower}') TO ('{upper}')",
+                timeout=timeout,
+            )
+        return int(moved.split()[-1])
 
     async def append(self, events: Sequence[Event]) -> None:
         if not events:
