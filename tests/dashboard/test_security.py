@@ -40,6 +40,9 @@ FORMS = [
     ("/sites/{site}/live/{key}/revoke", {}),
     ("/sites/{site}/goals", {"kind": "pageview", "page": "/stolen"}),
     ("/sites/{site}/goals/{goal}/delete", {}),
+    ("/users", {"email": "csrf@example.org", "password": PASSWORD, "password_confirm": PASSWORD}),
+    ("/users/{member}/password", {"password": "y" * 12, "password_confirm": "y" * 12}),
+    ("/users/{member}/delete", {"confirm_email": "viewer@example.org"}),
     (
         "/account/password",
         {"current_password": PASSWORD, "password": "x" * 12, "password_confirm": "x" * 12},
@@ -77,6 +80,8 @@ async def test_state_changing_forms_refuse_a_missing_or_wrong_token(dash: Dash, 
     assert await dash.services.meta.list_tokens(site) == [api_token]
     members = {m.email: m.role for m in await dash.services_members().members(site)}
     assert members["viewer@example.org"] is Role.VIEWER
+    assert await dash.users.by_email("csrf@example.org") is None
+    assert await dash.users.authenticate("viewer@example.org", PASSWORD) is not None
     assert await dash.services.keys.list_keys(site) == [key]
     assert await GoalStore(dash.services.meta.engine).for_site(site) == [goal]
     assert [s.domain for s in await dash.services.meta.list_sites()] == ["shop.example"]

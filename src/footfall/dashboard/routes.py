@@ -20,6 +20,7 @@ from footfall.dashboard.pages import (
     site_stats,
     sites,
     tokens,
+    users,
 )
 
 FORM_BODY_LIMIT = 64 * 1024  # dashboard forms are a few fields; refuse bigger bodies (413)
@@ -51,6 +52,12 @@ def routes() -> list[Route]:
         _post("/logout", accounts.logout),
         _get("/account", accounts.account_form),
         _post("/account/password", accounts.account_password),
+        _get("/users", users.users_page),
+        _post("/users", users.create_user),
+        _get("/users/{user_id}/password", users.password_form),
+        _post("/users/{user_id}/password", users.set_password),
+        _get("/users/{user_id}/delete", users.delete_form),
+        _post("/users/{user_id}/delete", users.delete_user),
         _get("/sites", sites.site_list),
         _get("/sites/new", sites.new_site_form),
         _post("/sites/new", sites.new_site_submit),

@@ -74,6 +74,9 @@ NOTICES = {
     "key-revoked": "Key revoked. Widgets using it stop showing the count.",
     "goal-added": "Goal added. Its conversions show at once, past events included.",
     "goal-deleted": "Goal deleted. Its conversions no longer show; the events are kept.",
+    "user-created": "Account created. Give them the password; they can change it later.",
+    "user-password-set": "Password set, and their sessions signed out. Give them the new one.",
+    "user-deleted": "Account deleted: its sessions ended, its site access went; the sites stay.",
 }
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

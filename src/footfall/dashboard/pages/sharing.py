@@ -7,11 +7,13 @@ changes their own access (an admin cannot lock themselves out by accident).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from footfall.accounts.models import Role
+from footfall.accounts.users import normalise_email
 from footfall.dashboard.auth import Forbidden, SiteAccess, require_site_access, require_user
 from footfall.dashboard.state import dashboard
 from footfall.dashboard.views import page, redirect, render, verify_form
@@ -28,6 +30,7 @@ async def _context(request: Request, access: SiteAccess, **extra: Any) -> dict[s
         "roles": SHARED_ROLES,
         "errors": {},
         "values": {"email": "", "role": Role.VIEWER.value},
+        "create_account": None,
         **extra,
     }
 
@@ -44,7 +47,25 @@ def _role(value: str | None) -> Role | None:
 async def sharing_page(request: Request) -> Response:
     """GET /sites/{site_id}/sharing — members and the share form (owners and admins)."""
     access = await require_site_access(request, request.path_params["site_id"], Role.ADMIN)
-    return await render(request, "site_sharing.html", await _context(request, access))
+    # ?email=&role= prefill the form (the Users page comes back here after creating an account).
+    query = request.query_params
+    role = _role(query.get("role")) or Role.VIEWER
+    values = {"email": query.get("email", "").strip()[:320], "role": role.value}
+    return await render(
+        request, "site_sharing.html", await _context(request, access, values=values)
+    )
+
+
+def _create_account_url(site_id: str, email: str, role: Role | None) -> str | None:
+    """The Users page with its form prefilled, coming back to this sharing form afterwards;
+    None when `email` is not an email address (the account could not be created)."""
+    try:
+        address = normalise_email(email)
+    except ValueError:
+        return None
+    back = {"email": address, "role": (role or Role.VIEWER).value}
+    next_path = f"/sites/{site_id}/sharing?{urlencode(back)}"
+    return "/users?" + urlencode({"email": address, "next": next_path})
 
 
 @page
@@ -60,8 +81,13 @@ async def share(request: Request) -> Response:
     role = _role(fields.get("role"))
     other = await board.users.by_email(email) if email else None
     error = None
+    create_account = None
     if role is None:
         error = ("role", "Choose viewer or admin.")
+    elif other is None and user.is_admin:
+        # Installation administrators create accounts on the Users page: offer it, prefilled.
+        error = ("email", f"No account uses {email or 'that address'}.")
+        create_account = _create_account_url(access.site.id, email, role)
     elif other is None:
         error = (
             "email",
@@ -76,7 +102,9 @@ async def share(request: Request) -> Response:
             error = ("email", f"{other.email} owns this site already.")
     if error is not None or other is None or role is None:
         errors = dict([error]) if error else {}
-        context = await _context(request, access, errors=errors, values=values)
+        context = await _context(
+            request, access, errors=errors, values=values, create_account=create_account
+        )
         return await render(request, "site_sharing.html", context, 400)
     await board.members.set_role(access.site.id, other.id, role, board.now())
     return redirect(request, f"/sites/{access.site.id}/sharing", notice="member-added")
