@@ -52,6 +52,14 @@ def test_create_list_delete(cli: Cli) -> None:
         "owner@example.org",
         "carol@example.org",
     ]
+    # Administrators go while another one is left; the last one stays.
+    cli.ok("users", "delete", "carol@example.org", "--yes")
+    last = cli.fails("users", "delete", "owner@example.org", "--yes")
+    assert "the last administrator of the installation cannot be deleted" in last.stderr
+    assert "footfall users create EMAIL --admin" in last.stderr
+    assert [r["email"] for r in json.loads(cli.ok("users", "list", "--json"))] == [
+        "owner@example.org"
+    ]
 
 
 def test_errors_name_the_problem(cli: Cli) -> None:

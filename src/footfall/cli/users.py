@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from footfall.accounts.directory import LastAdmin, UserDirectory
+from footfall.accounts.models import User
 from footfall.accounts.sessions import SessionStore
 from footfall.accounts.users import UserStore
 from footfall.cli.common import DataDir, JsonFlag, echo_json, fail, now, run_meta
@@ -97,13 +99,25 @@ def users_delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Delete a user: their sessions end and their site memberships go (sites stay)."""
+    """Delete a user: their sessions end and their site memberships go (sites stay). The
+    installation's last administrator cannot be deleted (create another one first)."""
     if not yes and not typer.confirm(f"Delete user {email}?"):
         raise typer.Exit(1)
+
+    async def delete(meta: SqlMetaStore) -> User:
+        user = await UserStore(meta.engine).by_email(email)
+        if user is None:
+            raise NotFoundError(f"no user with email {email.strip()}")
+        await UserDirectory(meta.engine).delete(user.id)
+        return user
+
     try:
-        user = run_meta(data_dir, lambda meta: UserStore(meta.engine).delete(email))
+        user = run_meta(data_dir, delete)
     except NotFoundError as error:
         raise fail(str(error)) from None
+    except LastAdmin as error:
+        hint = "first make another one: footfall users create EMAIL --admin"
+        raise fail(f"{error}; {hint}") from None
     typer.echo(f"Deleted user {user.email}.")
 
 
