@@ -90,6 +90,9 @@ def templates() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,  # a typo in a template fails its test, not silently
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates are part of the installed package: read once, never again, so a server
+        # keeps rendering the templates of its own version while a new one is installed.
+        auto_reload=False,
     )
     env.globals["static"] = static.static_url
     env.filters["timestamp"] = _timestamp
