@@ -72,11 +72,11 @@ def test_visits_are_aggregated_only_when_needed() -> None:
     # PostgreSQL: no visit windows without visits; per visit, or per event with its visit.
     query = parse_query(Kind.AGGREGATE, "s", events_only, NOW)
     assert "OVER" not in build(query, query.range, "postgres")[0]
-    assert _ctes(Kind.AGGREGATE, events_only, "postgres") == ["e", "u"]
+    assert _ctes(Kind.AGGREGATE, events_only, "postgres") == ["e", "m"]
     query = parse_query(Kind.AGGREGATE, "s", [("metrics", "visits")], NOW)
     assert "OVER" not in build(query, query.range, "postgres")[0]  # a hash aggregate per visit
     by_source = [("metrics", "visits"), ("property", "visit:source")]
-    assert _ctes(Kind.BREAKDOWN, by_source, "postgres") == ["e", "g", "u"]
+    assert _ctes(Kind.BREAKDOWN, by_source, "postgres") == ["e", "g"]
     query = parse_query(Kind.BREAKDOWN, "s", by_source, NOW)
     assert "visit_row = 1" in build(query, query.range, "postgres")[0]
     by_page = [("metrics", "visits"), ("property", "event:page")]
