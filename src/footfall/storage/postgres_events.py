@@ -45,7 +45,8 @@ UTF-8): a batch refused for that is retried once with those characters replaced 
 rather than failing every request of the batch because of one odd event.
 
 Stats queries (`query_stats`) run in a read-only transaction with `SET LOCAL
-statement_timeout`, so the server itself cancels one that runs past its time limit.
+statement_timeout`, so the server itself cancels one that runs past its time limit, and with
+JIT compilation off (it cost more than it saved on them).
 
 Outages (refused or lost connections, timeouts, a server shutting down or out of connections)
 raise `BackendUnavailable("events")`. The pool replaces closed connections at the next acquire,
@@ -87,10 +88,10 @@ _PARTITION_NAME = re.compile(r"events_p(\d{4})_(\d{2})")
 _STATS_GRACE = 2.0
 
 # The stats transaction's settings, in one round trip: the time limit (ms), and no JIT. JIT
-# compiled each stats statement for ~1.1 s of its 2.5-3 s at 1M events and sped up nothing
-# measurable; the statements are a few hash aggregates and one sort (stats/sql.py). A larger
-# work_mem was measured too and left at the server's: sorting a million events in memory
-# took more CPU than PostgreSQL's external merge (bench/stats.py, BENCHMARKS.md).
+# compilation (~70 functions per stats statement) took ~10 % of the dashboard's CPU at 1M
+# events and sped up nothing measurable; the statements are a sort, a window and aggregates
+# (stats/sql.py). A larger work_mem was measured too and left at the server's: sorting a
+# million events in memory took more CPU than PostgreSQL's external merge (BENCHMARKS.md).
 _STATS_SETTINGS = """
     /* postgres_events.query_stats */
     SELECT set_config('statement_timeout', $1, true), set_config('jit', 'off', true)
@@ -693,8 +694,7 @@ class PostgresEventStore:
         async with self._connection() as con:
             try:
                 async with con.transaction(readonly=True):
-                    # JIT off: compiling a stats statement cost about a second (measured at
-                    # 1M events), more than it saved (see `_STATS_SETTINGS`).
+                    # JIT off: compiling stats statements cost more than it saved.
                     await con.execute(
                         _STATS_SETTINGS, str(max(1, round(time_limit * 1000))), timeout=_STATS_GRACE
                     )
