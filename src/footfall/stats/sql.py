@@ -19,6 +19,12 @@ The statement, for a breakdown (aggregate: one row; timeseries: one row per time
 
 and the result is ordered by visitors (then value), with LIMIT/OFFSET for breakdowns. Ratios
 (bounce rate, …) are computed from these sums in Python, identically for both stores.
+
+That is DuckDB's statement. PostgreSQL's has its own shape for the same rows
+(`_Builder.build_postgres`: one pass, visit totals and attributes as window functions; its
+planner materialises CTEs read twice and sorts for each ordered aggregate, which made the
+statement above 2.5 times slower there); tests/stats/test_postgres_statements.py compares
+the two stores' answers.
 """
 
 from __future__ import annotations
