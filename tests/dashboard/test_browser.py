@@ -484,6 +484,7 @@ def test_from_first_visit_to_a_live_site_and_a_working_token(
     # The live header shows the site's current visitors.
     header_count = page.locator("summary [data-live-count] [data-live-value]")
     expect(header_count).to_have_text("0")
+    expect(page.locator("summary [data-live-count]")).to_have_text("0 current visitors")
 
     # The customer's page, carrying the copied snippet, opens in a second tab.
     customer.pages["/"] = customer_page(snippet)
@@ -496,6 +497,9 @@ def test_from_first_visit_to_a_live_site_and_a_working_token(
     # The header count goes up within seconds, pushed to the page (no reload, and long
     # before its 3-minute poll); the install page, untouched, turns green.
     expect(header_count).to_have_text("1", timeout=5_000)
+    # Read aloud as "1 current visitor", not "1 current visitors".
+    header_label = page.locator("summary [data-live-count]")
+    expect(header_label).to_have_text("1 current visitor")
     expect(panel).to_have_class(re.compile(r"\bis-live\b"))
     expect(panel).to_contain_text("Receiving events")
     expect(panel).to_contain_text("1 current visitor")

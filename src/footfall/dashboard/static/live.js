@@ -16,6 +16,13 @@ const POLL_MS = 180_000;
 const STREAM_RETRY_MS = 60_000;
 const number = new Intl.NumberFormat();
 
+// A header count and its screen-reader label ("1 current visitor", "2 current visitors").
+function showCount(element, count) {
+  element.querySelector('[data-live-value]').textContent = number.format(count);
+  const label = element.querySelector('[data-live-label]');
+  if (label) label.textContent = count === 1 ? ' current visitor' : ' current visitors';
+}
+
 export function startLiveHeader(doc) {
   const watched = doc.querySelector('[data-live-count], [data-live-total], [data-current-visitors]');
   if (!watched) return;
@@ -27,7 +34,7 @@ export function startLiveHeader(doc) {
     const changed = counts.get(siteId) !== count;
     counts.set(siteId, count);
     for (const element of doc.querySelectorAll(`[data-live-count="${CSS.escape(siteId)}"]`)) {
-      element.querySelector('[data-live-value]').textContent = number.format(count);
+      showCount(element, count);
       element.classList.toggle('is-active', count > 0);
       element.hidden = false;
     }
@@ -41,7 +48,7 @@ export function startLiveHeader(doc) {
     }
     const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
     for (const element of doc.querySelectorAll('[data-live-total]')) {
-      element.querySelector('[data-live-value]').textContent = number.format(total);
+      showCount(element, total);
       element.classList.toggle('is-active', total > 0);
       element.hidden = false;
     }
