@@ -69,6 +69,7 @@ NOTICES = {
     "settings-saved": "Settings saved.",
     "member-added": "Access shared.",
     "member-updated": "Role changed.",
+    "member-unchanged": "Role unchanged: they already had that role.",
     "member-removed": "Access removed.",
     "token-revoked": "Token revoked. Requests using it are refused from now on.",
     "key-revoked": "Key revoked. Widgets using it stop showing the count.",

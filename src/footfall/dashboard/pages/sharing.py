@@ -110,8 +110,9 @@ async def share(request: Request) -> Response:
     return redirect(request, f"/sites/{access.site.id}/sharing", notice="member-added")
 
 
-async def _changeable_member(request: Request, access: SiteAccess) -> str:
-    """The id of the member the URL names, if the signed-in user may change their access."""
+async def _changeable_member(request: Request, access: SiteAccess) -> tuple[str, Role]:
+    """The id and current role of the member the URL names, if the signed-in user may change
+    their access."""
     user = await require_user(request)
     member_id: str = request.path_params["user_id"]
     if member_id == user.id:
@@ -122,7 +123,7 @@ async def _changeable_member(request: Request, access: SiteAccess) -> str:
         raise Forbidden("That user has no access to this site.")
     if member.role is Role.OWNER:
         raise Forbidden("The owner's access cannot be changed.")
-    return member_id
+    return member_id, member.role
 
 
 @page
@@ -130,11 +131,13 @@ async def change_role(request: Request) -> Response:
     """POST /sites/{site_id}/sharing/{user_id}/role — role (viewer|admin)."""
     access = await require_site_access(request, request.path_params["site_id"], Role.ADMIN)
     fields = await verify_form(request)
-    member_id = await _changeable_member(request, access)
+    member_id, current = await _changeable_member(request, access)
     role = _role(fields.get("role"))
     if role is None:
         context = await _context(request, access, errors={"role": "Choose viewer or admin."})
         return await render(request, "site_sharing.html", context, 400)
+    if role is current:  # say so rather than claim a change that did not happen
+        return redirect(request, f"/sites/{access.site.id}/sharing", notice="member-unchanged")
     board = dashboard(request)
     await board.members.set_role(access.site.id, member_id, role, board.now())
     return redirect(request, f"/sites/{access.site.id}/sharing", notice="member-updated")
@@ -145,6 +148,6 @@ async def remove_member(request: Request) -> Response:
     """POST /sites/{site_id}/sharing/{user_id}/remove — the user loses access at once."""
     access = await require_site_access(request, request.path_params["site_id"], Role.ADMIN)
     await verify_form(request)
-    member_id = await _changeable_member(request, access)
+    member_id, _ = await _changeable_member(request, access)
     await dashboard(request).members.remove(access.site.id, member_id)
     return redirect(request, f"/sites/{access.site.id}/sharing", notice="member-removed")
