@@ -91,4 +91,5 @@ def routes() -> list[Route]:
         _get("/live", live.live_counts),
         _get("/live/stream", live.live_stream),
         _get("/static/{path:path}", static.static_file),
+        _get("/favicon.ico", static.favicon),
     ]

@@ -68,6 +68,19 @@ async def static_file(request: Request) -> Response:
     asset = assets().get(request.path_params["path"])
     if asset is None:
         return PlainTextResponse("Not found", status_code=404)
+    return _serve(request, asset)
+
+
+async def favicon(request: Request) -> Response:
+    """GET /favicon.ico — the packaged SVG icon, for browsers (and feed readers, bookmarks)
+    that ask the conventional path instead of following the pages' `<link rel="icon">`.
+    Browsers go by the content type, not the name, so an SVG answer is fine here."""
+    return _serve(request, assets()["favicon.svg"])
+
+
+def _serve(request: Request, asset: Asset) -> Response:
+    """An asset with its validators: cached for good under its current `?v=` hash, else
+    revalidated (304 when the `ETag` still matches)."""
     cache = _IMMUTABLE if request.query_params.get("v") == asset.version else _REVALIDATE
     headers = {
         "Cache-Control": cache,
