@@ -69,7 +69,19 @@ async def setup_submit(request: Request) -> Response:
         return redirect(request, "/login")
     email = fields.get("email", "")
     password = fields.get("password", "")
-    errors: dict[str, str] = {}
+    # Every empty field says so at once, rather than one per submission.
+    # (Passwords are taken as typed: only an empty one is missing.)
+    errors = {
+        name: "Required."
+        for name, value in (
+            ("email", email.strip()),
+            ("password", password),
+            ("password_confirm", fields.get("password_confirm", "")),
+        )
+        if not value
+    }
+    if errors:
+        return await render(request, "setup.html", {"email": email, "errors": errors}, 400)
     if password != fields.get("password_confirm", ""):
         errors["password_confirm"] = PASSWORDS_DIFFER
     else:
