@@ -9,6 +9,7 @@ event", one index lookup on PostgreSQL, never a count over a large site's histor
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,8 @@ from footfall.dashboard.auth import require_site_access, require_user
 from footfall.dashboard.state import dashboard
 from footfall.dashboard.views import json_view, page, redirect, render, verify_form
 from footfall.services import Services
+from footfall.storage.meta import normalise_domain
+from footfall.storage.models import Site
 
 STATUS_POLL_MS = 2500
 REALTIME_REFRESH_MS = 30_000
@@ -45,8 +48,16 @@ async def site_list(request: Request) -> Response:
     return await render(request, "sites.html", {"sites": listed})
 
 
-def _new_site_context(values: dict[str, str], errors: dict[str, str]) -> dict[str, object]:
-    return {"values": values, "errors": errors, "timezones": forms.timezones()}
+def _new_site_context(
+    values: dict[str, str], errors: dict[str, str], existing: Site | None = None
+) -> dict[str, object]:
+    """The add-a-site form; `existing`: the user's site with the domain typed, linked."""
+    return {
+        "values": values,
+        "errors": errors,
+        "timezones": forms.timezones(),
+        "existing": existing,
+    }
 
 
 @page
@@ -66,6 +77,19 @@ async def new_site_submit(request: Request) -> Response:
     fields = await verify_form(request)
     values = {key: fields.get(key, "").strip() for key in ("domain", "name", "timezone")}
     now = board.now()
+    # One domain, one site (as Plausible does): a second one would split the domain's
+    # stats between two dashboards. Checked among the sites this user sees; an invalid
+    # domain is left to create_site's own message.
+    with contextlib.suppress(ValueError):
+        host = normalise_domain(values["domain"])
+        existing = next(
+            (site for site, _ in await board.members.sites_for(user) if site.domain == host),
+            None,
+        )
+        if existing is not None:
+            errors = {"domain": f"You already have a site for {host}: {existing.name}."}
+            context = _new_site_context(values, errors, existing)
+            return await render(request, "site_new.html", context, 400)
     try:
         site = await board.services.meta.create_site(
             values["domain"], values["name"] or None, now, timezone=values["timezone"] or "UTC"
