@@ -999,6 +999,18 @@ def test_every_panel_and_control_of_the_dashboard_agrees_with_the_stats_api(
     }
     assert converted["metrics"]["conversions"] == 2
 
+    # A property's row filters to custom events too, as the Properties tab counts them: a
+    # "(none)" row would otherwise match every pageview as well.
+    page.get_by_role("link", name="Clear all").click()
+    expect(page).to_have_url(dashboard)
+    wait_until_loaded(page)
+    panel_tab(page, "conversions", "Properties").click()
+    page.locator('[data-panel="conversions"] tr[data-value="pro"] a').click()
+    expect(page).to_have_url(re.compile("pro"))
+    pro = '[["is_not","event:name",["pageview"]],["is","event:props:plan",["pro"]]]'
+    assert shown_view(page)["metrics"] == api_view(server, site_id, token, filters=pro)["metrics"]
+    assert json.loads(parse_qs(urlsplit(page.url).query)["filters"][0]) == json.loads(pro)
+
     assert tabs.errors["dashboard"] == [], tabs.errors
 
 

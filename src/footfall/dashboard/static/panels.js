@@ -273,7 +273,7 @@ export function showRows(frame, view, tab, answer, csvHref, caption) {
     bar.style.width = `${((row[lead] || 0) / top) * 100}%`; // CSSOM: allowed by the CSP
     const link = document.createElement('a');
     link.dataset.nav = '';
-    link.href = hrefOf(withFilter(view, tab.property, row.value));
+    link.href = hrefOf(withFilter(view, tab.property, row.value, tab.filters || []));
     link.textContent = rowLabel(tab, row.value);
     link.title = `Filter by ${dimensionLabel(tab.property).toLowerCase()}: ${row.value}`;
     name.append(bar, link);

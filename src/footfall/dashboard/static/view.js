@@ -115,10 +115,14 @@ export function withChanges(view, changes) {
   return next;
 }
 
-/** The view with `dimension` = `value` as a filter (replacing an `is` on the same one). */
-export function withFilter(view, dimension, value) {
+/** The view with `dimension` = `value` as a filter (replacing an `is` on the same one),
+ * plus `scope`: the filters the row's tab counted with (e.g. custom events only), those not
+ * already in the view, so the filtered dashboard shows the row's numbers. */
+export function withFilter(view, dimension, value, scope = []) {
   const kept = view.filters.filter((f) => !(f[1] === dimension && f[0] === 'is'));
-  return withChanges(view, { filters: [...kept, ['is', dimension, [value]]] });
+  const known = new Set(kept.map((f) => JSON.stringify(f)));
+  const added = scope.filter((f) => !known.has(JSON.stringify(f))).map((f) => [f[0], f[1], [...f[2]]]);
+  return withChanges(view, { filters: [...kept, ...added, ['is', dimension, [value]]] });
 }
 
 export function withoutFilter(view, index) {
